@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make quickstart` (the main job, end to end) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install quickstart ablation test space bench browser clean
+
+install: $(STAMP)
+
+# torch first and exactly 2.13.0: that CPU wheel lies on disk; anything looser pulls a CUDA build.
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+quickstart: install
+	$(VENV)/bin/sdvlm-quickstart --output_dir outputs/quickstart
+
+ablation: install
+	$(VENV)/bin/sdvlm-ablation --output_dir outputs/ablation
+
+space: install
+	$(VENV)/bin/sdvlm-space
+
+bench: install
+	$(PY) benchmarks/bench_dpe.py
+
+# Debian's chromium + chromedriver for the Space's real-browser test; never a browser download.
+# Best effort: the browser test skips with a reason where they cannot be installed.
+browser:
+	-@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+	  ( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || \
+	    echo "chromium could not be installed; the browser test will skip" )
+
+test: install browser
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache
