@@ -1,0 +1,29 @@
+"""SD-VLM in transformers: LLaVA with a Depth Positional Encoding.
+
+Importing this package registers model_type "sdvlm" with AutoConfig, AutoModel,
+AutoModelForImageTextToText and AutoProcessor.
+
+>>> import modeling_sdvlm
+>>> from transformers import AutoConfig
+>>> type(AutoConfig.for_model("sdvlm")).__name__
+'SDVLMConfig'
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, AutoProcessor
+
+from .configuration_sdvlm import SDVLMConfig
+from .modeling_sdvlm import SDVLMForConditionalGeneration, SDVLMModel, depth_positional_encoding
+from .processing_sdvlm import SDVLMProcessor
+
+AutoConfig.register("sdvlm", SDVLMConfig, exist_ok=True)
+AutoModel.register(SDVLMConfig, SDVLMModel, exist_ok=True)
+AutoModelForImageTextToText.register(SDVLMConfig, SDVLMForConditionalGeneration, exist_ok=True)
+AutoProcessor.register(SDVLMConfig, SDVLMProcessor, exist_ok=True)
+
+__all__ = [
+    "SDVLMConfig",
+    "SDVLMModel",
+    "SDVLMForConditionalGeneration",
+    "SDVLMProcessor",
+    "depth_positional_encoding",
+]

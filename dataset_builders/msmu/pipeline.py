@@ -1,0 +1,178 @@
+"""The MSMU construction for one scene: scene graph -> visible objects per frame -> templated QA rows.
+
+Works with any `SceneSource`: it reads only `Scene`, `Frame` and `SceneObject` (see `scene.py`).
+Each frame's questions are sampled with a generator seeded from (seed, scene id, frame index), so
+the result does not depend on how scenes are spread over processes.
+"""
+
+import io
+import zlib
+
+import numpy as np
+from PIL import Image
+
+from .questions import GENERATORS, QA, FrameContext, ObjectView, QAConfig
+from .scene import Frame, Scene
+from .templates import CATEGORY_NAMES
+from .visibility import VisibilityConfig, frame_visibility
+
+IMAGE_TOKEN = "<image>"
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 or (H, W) uint16 -> PNG bytes (lossless, fast compression)."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def depth_to_png(depth: np.ndarray) -> bytes:
+    """(H, W) float32 meters -> 16-bit PNG in millimetres (0 = invalid, clipped at 65.535 m)."""
+    mm = np.where(np.isfinite(depth) & (depth > 0), np.round(depth * 1000.0), 0.0)
+    return encode_png(np.clip(mm, 0, 65535).astype(np.uint16))
+
+
+def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAConfig, rng) -> FrameContext:
+    """Visible objects of a frame with the labels questions may use.
+
+    An object is named by its category when no other present object (any mask pixel) shares that
+    category, or by its descriptive name when no other present object shares that name; when both
+    work, one is picked at random for variety. Otherwise it gets no label and no question names it.
+    """
+    stats = frame_visibility(scene.objects, frame, visibility)
+    by_id = {o.id: o for o in scene.objects}
+    present = [by_id[i] for i in stats]
+    category_counts: dict = {}
+    name_counts: dict = {}
+    for obj in present:
+        category_counts[obj.category] = category_counts.get(obj.category, 0) + 1
+        name_counts[obj.name] = name_counts.get(obj.name, 0) + 1
+
+    rot, origin = frame.pose[:3, :3], frame.pose[:3, 3]
+    visible = []
+    for obj in present:
+        if not stats[obj.id].visible:
+            continue
+        options = []
+        if category_counts[obj.category] == 1:
+            options.append(obj.category)
+        if name_counts[obj.name] == 1 and obj.name != obj.category:
+            options.append(obj.name)
+        label = options[int(rng.integers(len(options)))] if options else None
+        center_cam = rot.T @ (np.asarray(obj.center, dtype=np.float64) - origin)
+        visible.append(ObjectView(obj, label, center_cam, stats[obj.id]))
+
+    visible_counts: dict = {}
+    for v in visible:
+        visible_counts[v.obj.category] = visible_counts.get(v.obj.category, 0) + 1
+    # Count only where every present instance passes the thresholds: a half-hidden extra chair
+    # would make "how many chairs" ambiguous.
+    countable = {c: n for c, n in visible_counts.items() if n == category_counts[c]}
+    return FrameContext(
+        visible=visible,
+        camera_position=origin,
+        present_categories=set(category_counts),
+        present_names=set(name_counts),
+        countable=countable,
+        config=qa,
+        rng=rng,
+    )
+
+
+def select_questions(ctx: FrameContext) -> list[QA]:
+    """Up to `qa_per_frame` distinct questions, round-robin over categories in a random order so
+    that every category with a candidate appears before any category appears twice."""
+    pools = {}
+    for name in CATEGORY_NAMES:
+        candidates = GENERATORS[name](ctx)
+        if candidates:
+            order = ctx.rng.permutation(len(candidates))
+            pools[name] = [candidates[i] for i in order]
+    chosen, seen = [], set()
+    names = [CATEGORY_NAMES[i] for i in ctx.rng.permutation(len(CATEGORY_NAMES))]
+    while len(chosen) < ctx.config.qa_per_frame and any(pools.get(n) for n in names):
+        for name in names:
+            pool = pools.get(name)
+            while pool:
+                qa = pool.pop()
+                if qa.question not in seen:
+                    seen.add(qa.question)
+                    chosen.append(qa)
+                    break
+            if len(chosen) >= ctx.config.qa_per_frame:
+                break
+    return chosen
+
+
+def _object_record(view: ObjectView) -> dict:
+    return {
+        "id": int(view.obj.id),
+        "name": view.obj.name,
+        "category": view.obj.category,
+        "center": [float(v) for v in view.center_cam],
+        "size": [float(v) for v in view.obj.size],
+    }
+
+
+def _gpt_turn(qa: QA, cot: bool) -> str:
+    if cot and qa.reasoning:
+        # "The white table" reads "... the answer is the white table."; numbers are unchanged.
+        return f"{qa.reasoning} So the answer is {qa.answer[:1].lower()}{qa.answer[1:]}."
+    return qa.answer
+
+
+def frame_rows(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAConfig, rng, with_depth: bool = True) -> list[dict]:
+    """The dataset rows (one per question) of one frame."""
+    ctx = frame_context(scene, frame, visibility, qa, rng)
+    questions = select_questions(ctx)
+    if not questions:
+        return []
+    image = {"bytes": encode_png(np.ascontiguousarray(frame.image, dtype=np.uint8)), "path": None}
+    depth = {"bytes": depth_to_png(frame.depth), "path": None} if with_depth else None
+    objects = [_object_record(v) for v in ctx.visible]
+    rows = []
+    for item in questions:
+        row = {
+            "image": image,
+            "intrinsics": [float(v) for v in frame.intrinsics],
+            "question": item.question,
+            "answer": item.answer,
+            "category": item.category,
+            "answer_value": [float(v) for v in item.values],
+            "objects": objects,
+            "question_objects": [int(i) for i in item.object_ids],
+            "scene_id": scene.scene_id,
+            "frame_id": str(frame.frame_id),
+            "conversations": [
+                {"from": "human", "value": f"{IMAGE_TOKEN}\n{item.question}"},
+                {"from": "gpt", "value": _gpt_turn(item, qa.cot)},
+            ],
+        }
+        if with_depth:
+            row["depth"] = depth
+        rows.append(row)
+    return rows
+
+
+def scene_rng(seed: int, scene_id: str, frame_index: int) -> np.random.Generator:
+    """A generator that depends only on the seed, the scene id and the frame's position."""
+    return np.random.default_rng([int(seed), zlib.crc32(scene_id.encode("utf-8")), int(frame_index)])
+
+
+def scene_rows(
+    scene: Scene,
+    visibility: VisibilityConfig,
+    qa: QAConfig,
+    seed: int = 0,
+    max_frames: int | None = None,
+) -> list[dict]:
+    """Rows of every frame of a scene (at most `max_frames` frames, in the source's order)."""
+    rows = []
+    for index, frame in enumerate(scene.frames):
+        if max_frames is not None and index >= max_frames:
+            break
+        rows.extend(frame_rows(scene, frame, visibility, qa, scene_rng(seed, scene.scene_id, index)))
+    return rows
+
+
+__all__ = ["encode_png", "depth_to_png", "frame_context", "select_questions", "frame_rows", "scene_rng", "scene_rows"]

@@ -1,0 +1,126 @@
+"""Write a Hub-style dataset folder atomically: parquet shards under data/ plus a README.md card.
+
+Everything is written into a hidden temporary sibling folder, which is renamed onto the output path
+only once every shard and the card are complete (one `os.replace`, atomic on POSIX). An interrupted
+or failed build therefore leaves either no output folder or the previous one, never a folder that
+`load_dataset` would read as complete; the temporary folder is removed on failure.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from datasets import Dataset, Features, SplitDict, SplitInfo
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCardData
+
+
+class DatasetFolderWriter:
+    """Collects rows per split, writes them in parquet shards, and publishes the folder at the end.
+
+    Args:
+        output_dir: the folder to create.
+        features: the schema every row follows.
+        overwrite: replace an existing `output_dir` (only once the new one is complete).
+        max_shard_bytes: a shard is flushed when its rows' image bytes pass this size.
+
+    Use as a context manager: leaving the block with an exception removes the temporary folder.
+    """
+
+    def __init__(self, output_dir, features: Features, overwrite: bool = False, max_shard_bytes: int = 256 * 2**20):
+        self.output_dir = Path(output_dir).resolve()
+        if self.output_dir.exists() and not overwrite:
+            raise FileExistsError(f"output folder {self.output_dir} already exists (pass overwrite=True / --overwrite)")
+        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.features = features
+        self.overwrite = overwrite
+        self.max_shard_bytes = int(max_shard_bytes)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.output_dir.name}.tmp-", dir=self.output_dir.parent))
+        # mkdtemp makes the folder private (0700); the published dataset should read like any folder.
+        self.tmp.chmod(0o755)
+        (self.tmp / "data").mkdir()
+        self._buffers: dict = {}
+        self._buffer_bytes: dict = {}
+        self._shards: dict = {}
+        self.num_rows: dict = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        return False
+
+    def add(self, split: str, rows: list[dict]) -> None:
+        buffer = self._buffers.setdefault(split, [])
+        for row in rows:
+            buffer.append(row)
+            self._buffer_bytes[split] = self._buffer_bytes.get(split, 0) + _row_bytes(row)
+        self.num_rows[split] = self.num_rows.get(split, 0) + len(rows)
+        if self._buffer_bytes.get(split, 0) >= self.max_shard_bytes:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        rows = self._buffers.get(split)
+        if not rows:
+            return
+        path = self.tmp / "data" / f"{split}-{len(self._shards.setdefault(split, [])):05d}.parquet"
+        # The table's schema metadata carries the `datasets` features, so each shard is self-describing.
+        table = Dataset.from_list(rows, features=self.features).data.table
+        pq.write_table(table, path)
+        self._shards[split].append(path)
+        self._buffers[split] = []
+        self._buffer_bytes[split] = 0
+
+    def finalize(self, card_body: str) -> Path:
+        """Flush, name the shards `{split}-XXXXX-of-NNNNN.parquet`, write the card, publish."""
+        for split in list(self._buffers):
+            self._flush(split)
+        if not self._shards:
+            raise ValueError("no rows were written: every scene was empty or skipped")
+        split_infos = []
+        for split, paths in self._shards.items():
+            for index, path in enumerate(paths):
+                path.rename(path.with_name(f"{split}-{index:05d}-of-{len(paths):05d}.parquet"))
+            num_bytes = sum(p.stat().st_size for p in (self.tmp / "data").glob(f"{split}-*.parquet"))
+            split_infos.append(SplitInfo(name=split, num_bytes=num_bytes, num_examples=self.num_rows[split]))
+        (self.tmp / "README.md").write_text(dataset_card(self.features, split_infos, card_body), encoding="utf-8")
+        self._publish()
+        return self.output_dir
+
+    def _publish(self) -> None:
+        old = None
+        if self.output_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.output_dir.name}.old-", dir=self.output_dir.parent))
+            os.replace(self.output_dir, old / "previous")
+        os.replace(self.tmp, self.output_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _row_bytes(row: dict) -> int:
+    return sum(len(v["bytes"]) for v in row.values() if isinstance(v, dict) and isinstance(v.get("bytes"), bytes))
+
+
+def dataset_card(features: Features, split_infos: list, body: str) -> str:
+    """README.md text: YAML front matter (configs with data_files, dataset_info with the features
+    and split sizes) followed by `body`."""
+    info = DatasetInfo(features=features, config_name="default", splits=SplitDict())
+    for split_info in split_infos:
+        info.splits.add(split_info)
+    card_data = DatasetCardData(license="other", task_categories=["visual-question-answering"], pretty_name="MSMU")
+    DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
+    MetadataConfigs(
+        {"default": {"data_files": [{"split": s.name, "path": f"data/{s.name}-*"} for s in split_infos]}}
+    ).to_dataset_card_data(card_data)
+    return f"---\n{card_data.to_yaml()}\n---\n\n{body.strip()}\n"
+
+
+__all__ = ["DatasetFolderWriter", "dataset_card"]

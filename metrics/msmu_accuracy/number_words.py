@@ -1,0 +1,99 @@
+"""English number words -> digits ("two" -> "2", "one and a half" -> "1.5", "a dozen" -> "12").
+
+A hand-written converter instead of `text2num` / `number-parser`: those libraries are not in the
+metric's environment, `text2num` rejects the mixed phrases models write ("half a meter",
+"a dozen"), and a single compiled regex that only fires when a number word is present keeps the
+common all-digit answer on the fast path (see the metric card, "Parser").
+
+>>> words_to_digits("It is about two and a half meters away.")
+'It is about 2.5 meters away.'
+>>> words_to_digits("half a meter, a dozen chairs, twenty-five cm, one point two m")
+'0.5 meter, 12 chairs, 25 cm, 1.2 m'
+>>> words_to_digits("about a foot")
+'about 1 foot'
+"""
+
+from __future__ import annotations
+
+import re
+
+_SMALL = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_SCALES = {"thousand": 1_000.0, "million": 1_000_000.0}
+_SMALL_ALT = "|".join(sorted(_SMALL, key=len, reverse=True))
+_WORD = rf"(?:{_SMALL_ALT}|hundred|thousand|million|dozen|point|half|halves|quarters?)"
+# Joiners inside one number: spaces or hyphens ("twenty-five"); "and" only after a scale word
+# ("one hundred and five") or before "a half"/"a quarter" ("two and a half"), so that
+# "between two and three meters" stays two numbers.
+_JOIN = r"(?:[\s-]+(?:an?\s+(?=half|quarter))?|(?:(?<=hundred)|(?<=thousand)|(?<=million))\s+and\s+|\s+and\s+an?\s+(?=half|quarter))"
+# "a dozen", "a hundred", "a half"; "half a meter", "three quarters of a meter".
+_LEAD = r"(?:\ban?\s+(?=(?:dozen|hundred|thousand|million|half|quarter)\b))?"
+_TAIL = r"(?:(?<=half)|(?<=quarter)|(?<=quarters))(?:\s+of)?\s+an?\b"
+_RUN_RE = re.compile(rf"{_LEAD}\b{_WORD}(?:{_JOIN}{_WORD})*\b(?:{_TAIL})?", re.IGNORECASE)
+# "a meter", "an inch": the article is the number one when a length unit follows.
+_ARTICLE_UNIT_RE = re.compile(
+    r"\ban?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
+    r"inch|foot|feet|yard|mile)s?\b)",
+    re.IGNORECASE,
+)
+_TOKEN_RE = re.compile(r"[a-z]+")
+# Cheap pre-check: most answers contain no number word at all and skip the converter.
+_ANY_RE = re.compile(
+    rf"\b(?:{_SMALL_ALT}|dozen|half|halves|quarter|hundred|thousand|million|"
+    r"an?\s+(?:meter|metre|centi|milli|kilo|inch|foot|feet|yard|mile))",
+    re.IGNORECASE,
+)
+
+
+def _run_value(run: str) -> float:
+    """Value of one run of number words, e.g. "two hundred and five" -> 205.0."""
+    tokens = _TOKEN_RE.findall(run.lower())
+    total, current, decimals, previous = 0.0, 0.0, None, ""
+    for token in tokens:
+        if token in _SMALL:
+            if decimals is not None:
+                decimals += str(_SMALL[token])
+            else:
+                current += _SMALL[token]
+        elif token == "hundred":
+            current = (current or 1.0) * 100.0
+        elif token in _SCALES:
+            total += (current or 1.0) * _SCALES[token]
+            current = 0.0
+        elif token == "dozen":
+            current = (current or 1.0) * 12.0
+        elif token in ("half", "halves"):
+            # "one and a half" adds; "three halves" multiplies; a lone "half" is 0.5.
+            current = current * 0.5 if token == "halves" else current + 0.5
+        elif token in ("quarter", "quarters"):
+            current = current * 0.25 if previous in _SMALL and current else current + 0.25
+        elif token == "point":
+            decimals = ""
+        previous = token
+    value = total + current
+    if decimals:
+        value += float("0." + decimals)
+    return value
+
+
+def _format(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def words_to_digits(text: str) -> str:
+    """Rewrite English number words in `text` as digits; text without number words is returned as is."""
+    if not _ANY_RE.search(text):
+        return text
+    text = _RUN_RE.sub(lambda match: _format(_run_value(match.group(0))) + " ", text)
+    text = _ARTICLE_UNIT_RE.sub("1 ", text)
+    # The substitution above appends a space to keep the number apart from what follows;
+    # collapse the doubled spaces and the space it leaves before punctuation.
+    return re.sub(r" +([,.;:!?)])", r"\1", re.sub(r"  +", " ", text)).rstrip()
+
+
+__all__ = ["words_to_digits"]

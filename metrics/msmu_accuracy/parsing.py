@@ -1,0 +1,287 @@
+"""Free-text spatial answer -> meters (or counts): the one parser shared by the metric and the dataset builder.
+
+A hand-written regex tokenizer over a unit table (see the metric card, "Parser", for why not pint):
+
+1. normalise: lower case, unicode dashes / primes / "x" signs, Q-Spatial's `\\scalar{}` and
+   `\\distance_unit{}` tags, number words ("two and a half" -> 2.5, `number_words.py`);
+2. tokenize quantities: a number (sign, thousands separators, decimals) with an optional unit
+   (`units.py`); numbers glued to other letters ("3D", "2nd") are not quantities;
+3. group adjacent quantities by what lies between them: "x" / "by" / "*" / "," / "and" make a
+   list ("0.8 m x 0.63 m x 0.55 m"), "-" / "to" / "~" / "or" / "between .. and" make a range,
+   a smaller unit of the same system right after a larger one makes a compound ("1 m 20 cm",
+   `5'3"`); a unit given once covers the unit-less members of its group ("0.8 x 0.63 x 0.55 m");
+4. pick the answer: the first group after the last answer marker ("the answer is", "therefore",
+   ...) if any, else within the last sentence that holds a number the last group with a unit
+   (or the last group when none has one);
+5. convert: units to meters; a range becomes one value by `range_policy`; a number with no unit
+   takes `default_unit` and is flagged `unitless`.
+
+>>> parse_answer("0.8 m x 0.63 m x 0.55 m").values
+[0.8, 0.63, 0.55]
+>>> parse_answer("Roughly 5 feet 3 inches tall.").values
+[1.6002]
+>>> parse_answer("The table is 2 m from the chair, so the answer is 1.5 m").values
+[1.5]
+>>> parse_answer("between 2 and 3 meters")
+ParsedAnswer(values=[2.5], is_range=True, unitless=False, text='2 and 3 meters')
+>>> parse_answer("3", kind="count")
+ParsedAnswer(values=[3.0], is_range=False, unitless=True, text='3')
+>>> parse_answer("no idea") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .number_words import words_to_digits
+from .units import SPELLING_TO_UNIT, UNIT_SYSTEM, UNIT_TO_METERS, unit_pattern
+
+RANGE_POLICIES = ("midpoint", "lower", "upper", "reject")
+KINDS = ("length", "count")
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """A parsed answer.
+
+    values: one float per list element (L x W x H gives 3), meters for lengths, raw numbers for counts.
+    is_range: a range ("2-3 m") was collapsed to one value per element by the range policy.
+    unitless: at least one number had no unit and took the default unit.
+    text: the span of the normalised answer the values came from (for explanations).
+    """
+
+    values: list[float]
+    is_range: bool = False
+    unitless: bool = False
+    text: str = field(default="", compare=False)
+
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u00d7": " x ",  # multiplication sign
+        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
+        "\u2018": "'", "\u2019": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u2033": '"',
+        "\u00a0": " ", "\u202f": " ",
+    }
+)  # fmt: skip
+_SCALAR_RE = re.compile(r"\\scalar\{([^{}]*)\}")
+_UNIT_TAG_RE = re.compile(r"\\distance_unit\{([^{}]*)\}")
+# sign, number (atomic so "1,500" is one number but "0.8,0.63" two), optional unit; a number
+# glued to other letters ("3d", "2nd") is not a quantity, but "0.8x0.6" and "1.5m" are.
+_QTY_RE = re.compile(
+    r"(?<![\w.])(?P<sign>[-+]?)(?P<num>(?>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+    rf"(?:\s*(?P<unit>(?:{unit_pattern()})(?![a-z])))?"
+    r"(?![a-wyz]|x[a-z])"
+)
+_LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
+_RANGE_SEPS = frozenset({"-", "to", "~", "or", "and", "-to"})
+_MARKER_RE = re.compile(
+    r"(?:final\s+)?answer(?:\s+is|\s+would\s+be|\s*:)|\btherefore\b|\bthus\b|\bhence\b"
+    r"|\bin\s+(?:total|summary|conclusion)\b|\bso\s+(?:it|the|that|this|its)\b"
+)
+_SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
+# Implicit smaller unit after a bare number: "5 feet 3" (inches), "one meter twenty" (cm).
+_IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
+
+
+def _normalise(text: str) -> str:
+    text = text.translate(_TRANSLATE).lower().replace("''", '"')
+    if "\\scalar{" in text:
+        # Q-Spatial's format is an explicit answer: mark it as one.
+        text = _SCALAR_RE.sub(r" answer: \1 ", text)
+        text = _UNIT_TAG_RE.sub(r" \1 ", text)
+    return words_to_digits(text)
+
+
+def _compound(prev_unit: str | None, unit: str | None, value: float, gap: str) -> str | None:
+    """Unit the next quantity adds in, if it continues a compound like "1 m 20 cm"; else None."""
+    if prev_unit is None or gap not in ("", "and"):
+        return None
+    if unit is None:
+        unit = _IMPLICIT_NEXT.get(prev_unit) if gap == "" and value == int(value) else None
+        if unit is None:
+            return None
+    if UNIT_SYSTEM[unit] != UNIT_SYSTEM[prev_unit]:
+        return None
+    ratio = UNIT_TO_METERS[prev_unit] / UNIT_TO_METERS[unit]
+    return unit if 1.0 < ratio and 0 <= value < ratio else None
+
+
+def _tokenize(text: str) -> list[list]:
+    """Groups of quantities: [start, end, elements, has_unit]; element = list of [value, unit, explicit] (a range)."""
+    groups: list[list] = []
+    prev_end = -1
+    prev_unit = None  # explicit unit of the previous quantity, for compounds
+    for match in _QTY_RE.finditer(text):
+        sign, number, unit_text = match.group("sign", "num", "unit")
+        value = float(number.replace(",", ""))
+        unit = SPELLING_TO_UNIT[unit_text] if unit_text else None
+        start = match.start()
+        if unit_text in ("'", '"') and start > 0 and text[start - 1] == unit_text:
+            unit = None  # a quoted number ('1.5'), not feet or inches
+        if groups:
+            gap = text[prev_end:start].strip()
+            if sign == "-" and not gap:
+                sign, gap = "", "-"  # "2 -3 m" is a range
+            extra_unit = _compound(prev_unit, unit, value, gap) if not sign else None
+            if extra_unit is not None:
+                last = groups[-1][2][-1][-1]
+                last[0] += value * UNIT_TO_METERS[extra_unit] / UNIT_TO_METERS[last[1]]
+                groups[-1][1] = prev_end = match.end()
+                prev_unit = extra_unit
+                continue
+            if gap == "and":
+                # "between 2 and 3 m" is a range; "0.8 m, 0.6 m and 0.5 m" a list.
+                before = text[max(0, groups[-1][0] - 12) : groups[-1][0]].rstrip()
+                gap = "-" if before.endswith("between") else ","
+            quantity = [-value if sign == "-" else value, unit, unit is not None]
+            if gap in _LIST_SEPS:
+                groups[-1][2].append([quantity])
+                groups[-1][1] = match.end()
+                groups[-1][3] = groups[-1][3] or unit is not None
+            elif gap in _RANGE_SEPS:
+                groups[-1][2][-1].append(quantity)
+                groups[-1][1] = match.end()
+                groups[-1][3] = groups[-1][3] or unit is not None
+            else:
+                groups.append([start, match.end(), [[quantity]], unit is not None])
+        else:
+            groups.append([start, match.end(), [[[-value if sign == "-" else value, unit, unit is not None]]], unit is not None])
+        prev_end = match.end()
+        prev_unit = unit
+    return groups
+
+
+def _select(text: str, groups: list[list], kind: str, expect_len: int | None) -> list[list]:
+    """The groups that make the answer (usually one; several when a list was written as clauses)."""
+    if len(groups) == 1:
+        return groups  # the common case: nothing to choose
+    marker_end = -1
+    for marker in _MARKER_RE.finditer(text):
+        marker_end = marker.end()
+    candidates = [g for g in groups if g[0] >= marker_end] if marker_end >= 0 else []
+    from_marker = bool(candidates)
+    if not from_marker:
+        ends = [m.start() for m in _SENTENCE_END_RE.finditer(text)]
+        sentence = bisect_right(ends, groups[-1][0] - 1)
+        candidates = [g for g in groups if bisect_right(ends, g[0] - 1) == sentence]
+    ordered = candidates if from_marker else candidates[::-1]
+    chosen = ordered[0]
+    if kind == "length":
+        chosen = next((g for g in ordered if g[3]), chosen)
+    if expect_len is None or len(chosen[2]) == expect_len:
+        return [chosen]
+    # A list written as clauses ("length 0.8 m, width 0.6 m, height 0.5 m"): a group of the
+    # expected length in the same region, else that many single values in order.
+    same_length = [g for g in ordered if len(g[2]) == expect_len]
+    if same_length:
+        return [same_length[0]]
+    singles = [g for g in candidates if len(g[2]) == 1]
+    if len(singles) >= expect_len:
+        return singles[:expect_len] if from_marker else singles[-expect_len:]
+    return [chosen]
+
+
+def make_parser(
+    default_unit: str | None = "m", range_policy: str = "midpoint", kind: str = "length"
+) -> Callable[[str | None, int | None], ParsedAnswer | None]:
+    """`parse_answer` with its options checked once: returns `parse(text, expect_len=None)` (for bulk scoring)."""
+    if range_policy not in RANGE_POLICIES:
+        raise ValueError(f"range_policy must be one of {RANGE_POLICIES}, got {range_policy!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    default = None
+    if default_unit is not None:
+        default = SPELLING_TO_UNIT.get(default_unit.strip().lower())
+        if default is None:
+            raise ValueError(f"unknown default_unit {default_unit!r}; expected one of {sorted(SPELLING_TO_UNIT)}")
+
+    def parse(text: str | None, expect_len: int | None = None) -> ParsedAnswer | None:
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise TypeError(f"answer must be a string, got {type(text).__name__}")
+        normalised = _normalise(text)
+        groups = _tokenize(normalised)
+        if not groups:
+            return None
+        selected = _select(normalised, groups, kind, expect_len)
+        elements = [element for group in selected for element in group[2]]
+        return _finish(elements, normalised[selected[0][0] : selected[-1][1]], default, range_policy, kind)
+
+    return parse
+
+
+def parse_answer(
+    text: str | None,
+    default_unit: str | None = "m",
+    range_policy: str = "midpoint",
+    kind: str = "length",
+    expect_len: int | None = None,
+) -> ParsedAnswer | None:
+    """Parse a free-text answer into meters (kind="length") or plain numbers (kind="count").
+
+    Args:
+        text: the answer; None or text without a usable number gives None.
+        default_unit: unit for numbers written without one (any spelling in `units.py`), or None
+            to treat such numbers as unparseable.
+        range_policy: "midpoint" (default), "lower", "upper", or "reject" (a range gives None).
+        kind: "length" converts to meters and prefers numbers with a unit; "count" keeps the raw number.
+        expect_len: number of values expected (3 for L x W x H); lets a list written as separate
+            clauses be collected. It never forces a length: a mismatch is left for the scorer.
+
+    Returns:
+        ParsedAnswer or None.
+
+    Raises:
+        ValueError: an unknown option; TypeError: `text` is neither str nor None.
+    """
+    return make_parser(default_unit, range_policy, kind)(text, expect_len)
+
+
+def _finish(elements: list, span: str, default: str | None, range_policy: str, kind: str) -> ParsedAnswer | None:
+    quantities = [q for element in elements for q in element]
+    unitless = False
+    if kind == "length":
+        # A unit written once covers its group's bare numbers: the nearest one to the right
+        # ("0.8 x 0.63 x 0.55 m", "2-3 m"), else to the left ("0.8 m x 0.63 x 0.55").
+        next_unit = None
+        for q in reversed(quantities):
+            if q[1] is None:
+                q[1] = next_unit
+            else:
+                next_unit = q[1]
+        last_unit = None
+        for q in quantities:
+            if q[1] is None:
+                q[1] = last_unit
+            else:
+                last_unit = q[1]
+        if last_unit is None:
+            if default is None:
+                return None
+            unitless = True
+            for q in quantities:
+                q[1] = default
+    else:
+        unitless = not any(q[2] for q in quantities)
+    is_range = False
+    values = []
+    for element in elements:
+        numbers = [q[0] * UNIT_TO_METERS[q[1]] if kind == "length" else q[0] for q in element]
+        if len(numbers) > 1:
+            is_range = True
+            if range_policy == "reject":
+                return None
+            low, high = min(numbers), max(numbers)
+            numbers = [{"midpoint": (low + high) / 2, "lower": low, "upper": high}[range_policy]]
+        values.append(round(numbers[0], 12))
+    return ParsedAnswer(values=values, is_range=is_range, unitless=unitless, text=span)
+
+
+__all__ = ["KINDS", "RANGE_POLICIES", "ParsedAnswer", "make_parser", "parse_answer"]

@@ -1,0 +1,277 @@
+"""MSMU-Bench scoring: per-item success by a rule preset, per-category rates, delta thresholds, AbsRel, MRA.
+
+Usable without `evaluate`; the evaluate module (`msmu_accuracy.py`) calls `compute_msmu_accuracy`.
+
+>>> result = compute_msmu_accuracy(
+...     predictions=["It is about 1.5 meters away.", "Roughly 5 feet 3 inches tall.", "Yes."],
+...     references=["150 cm", "1.6 m", "yes"],
+...     categories=["absolute_distance", "scale_estimation", "zero"],
+... )
+>>> result["msmu_score"], result["success_rate"], result["delta_1.25"]
+(1.0, 1.0, 1.0)
+>>> compute_msmu_accuracy(predictions=["2 m"], references=["1 m"], rule="qspatial")["success_rate"]
+0.0
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .parsing import ParsedAnswer, make_parser
+from .qualitative import QualitativeAnswer, match_qualitative, normalise_qualitative
+
+QUANTITATIVE_CATEGORIES = ("scale_estimation", "absolute_distance", "count", "position", "refer_obj_estimation")
+QUALITATIVE_CATEGORIES = ("relative_position", "scale_compare", "zero")
+DEFAULT_THRESHOLDS = (1.25, 1.25**2, 1.25**3)
+MRA_THRESHOLDS = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
+
+
+def _within(predicted: Sequence[float], reference: Sequence[float], low: float, high: float) -> bool:
+    return all(g != 0 and low <= p / g <= high for p, g in zip(predicted, reference))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A success rule for quantitative answers; `success(pred, ref, delta, threshold)` with delta = mean max-ratio."""
+
+    name: str
+    description: str
+    success: Callable[[Sequence[float], Sequence[float], float, float], bool]
+
+
+RULES: dict[str, Rule] = {
+    "msmu": Rule("msmu", "mean over elements of max(p/g, g/p) < threshold (1.25)", lambda p, g, d, t: d < t),
+    "spatialrgpt": Rule("spatialrgpt", "0.75 <= p/g <= 1.25 for every element", lambda p, g, d, t: _within(p, g, 0.75, 1.25)),
+    "qspatial": Rule("qspatial", "mean max-ratio delta < 2", lambda p, g, d, t: d < 2.0),
+    "vqasynth": Rule("vqasynth", "mean max-ratio < 2 (MRA reported beside it)", lambda p, g, d, t: d < 2.0),
+}
+
+
+def element_delta(predicted: float, reference: float) -> float:
+    """max(p/g, g/p); 1 for equal values, inf where the signs differ or exactly one is zero."""
+    if predicted == reference:
+        return 1.0
+    if predicted * reference <= 0:
+        return math.inf
+    ratio = predicted / reference
+    return ratio if ratio > 1.0 else 1.0 / ratio
+
+
+def _relative_error(predicted: Sequence[float], reference: Sequence[float]) -> float | None:
+    """Mean |p - g| / |g| over elements with g != 0 (None when every reference element is 0)."""
+    errors = [abs(p - g) / abs(g) for p, g in zip(predicted, reference) if g != 0]
+    return sum(errors) / len(errors) if errors else None
+
+
+def _category_kind(category: str | None, reference: str, parse_length) -> str:
+    if category in QUANTITATIVE_CATEGORIES:
+        return "count" if category == "count" else "length"
+    if category in QUALITATIVE_CATEGORIES:
+        return "qualitative"
+    # Unknown or missing category: a reference with a number is quantitative.
+    return "length" if parse_length(reference) is not None else "qualitative"
+
+
+def _validate(predictions, references, categories, rule, thresholds) -> list:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(RULES)}")
+    if len(predictions) != len(references):
+        raise ValueError(f"got {len(predictions)} predictions but {len(references)} references")
+    if categories is None:
+        categories = [None] * len(references)
+    elif len(categories) != len(references):
+        raise ValueError(f"got {len(categories)} categories but {len(references)} references")
+    if not references:
+        raise ValueError("nothing to score: predictions and references are empty")
+    if not thresholds or any(t <= 1.0 for t in thresholds) or list(thresholds) != sorted(thresholds):
+        raise ValueError(f"thresholds must be increasing and > 1, got {thresholds!r}")
+    for index, reference in enumerate(references):
+        if not isinstance(reference, str):
+            raise ValueError(f"reference at index {index} is {type(reference).__name__}, expected str")
+    return list(categories)
+
+
+def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge) -> dict:
+    pred = parse(prediction, len(ref.values)) if prediction else None
+    judged = False
+    if pred is None and judge is not None and prediction is not None:
+        # The judge's reply is data: it goes through the same parser, nothing is executed.
+        reply = judge(prediction, category)
+        pred = parse(reply, len(ref.values)) if isinstance(reply, str) else None
+        judged = pred is not None
+    ref_m = ref.values if len(ref.values) > 1 else ref.values[0]
+    item = {"category": category, "success": False, "pred_m": None, "ref_m": ref_m, "delta": None, "_kind": kind}
+    if judged:
+        item["judged"] = True
+    if pred is None:
+        item["reason"] = "unparseable prediction"
+        return item
+    item["pred_m"] = pred.values if len(pred.values) > 1 else pred.values[0]
+    item["_pred"] = pred
+    if len(pred.values) != len(ref.values):
+        item["reason"] = f"length mismatch: {len(pred.values)} value(s) for {len(ref.values)} in the reference"
+        return item
+    deltas = [element_delta(p, g) for p, g in zip(pred.values, ref.values)]
+    delta = sum(deltas) / len(deltas)
+    item["success"] = bool(rule.success(pred.values, ref.values, delta, threshold))
+    item["delta"] = delta if math.isfinite(delta) else None
+    item["_delta"] = delta
+    item["_rel"] = rel = _relative_error(pred.values, ref.values)
+    # MRA: the share of thresholds theta in 0.50..0.95 with relative error < 1 - theta.
+    item["_mra"] = 0.0 if rel is None else bisect_left(MRA_THRESHOLDS, 1.0 - rel) / len(MRA_THRESHOLDS)
+    if kind == "count":
+        item["exact_match"] = pred.values == ref.values and all(v == int(v) for v in pred.values)
+    if item["success"]:
+        item["reason"] = "ok"
+    elif not math.isfinite(delta):
+        item["reason"] = "sign or zero mismatch with the reference"
+    else:
+        item["reason"] = f"fails rule {rule.name}: delta {delta:.3f}"
+    return item
+
+
+def _score_qualitative(prediction, ref: QualitativeAnswer, category) -> dict:
+    item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None}
+    item["_kind"] = "qualitative"
+    if not prediction:
+        item["reason"] = "empty prediction"
+        return item
+    match = match_qualitative(prediction, ref)
+    item["success"] = bool(match.success)
+    item["reason"] = match.reason
+    if match.success is not None:
+        item["_pred"] = match.prediction
+    return item
+
+
+def compute_msmu_accuracy(
+    predictions: Sequence[str | None],
+    references: Sequence[str],
+    categories: Sequence[str | None] | None = None,
+    rule: str = "msmu",
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    default_unit: str | None = "m",
+    range_policy: str = "midpoint",
+    judge: Callable[[str, str | None], str | None] | None = None,
+    return_per_item: bool = False,
+) -> dict:
+    """Score free-text spatial answers against references, MSMU-Bench style.
+
+    Args:
+        predictions: model answers (free text; None counts as unparseable).
+        references: ground-truth answers ("0.8 m x 0.63 m x 0.55 m", "1.2 meters", "3", "yes", ...).
+        categories: MSMU `type` per item; None or "" (or an unknown name) infers quantitative vs
+            qualitative from whether the reference holds a number.
+        rule: "msmu" | "spatialrgpt" | "qspatial" | "vqasynth" (see `RULES`).
+        thresholds: delta thresholds reported as `delta_<t>`; the first is the msmu success threshold.
+        default_unit, range_policy: passed to `parse_answer`.
+        judge: optional `judge(prediction, category) -> str` asked only for predictions the parser
+            cannot read; its reply is parsed like a prediction (never executed).
+        return_per_item: add `items`, one dict per input.
+
+    Returns:
+        dict with msmu_score, success_rate, per_category, delta_<t> for each threshold, abs_rel, mra,
+        parse_failures, num_ranges, num_unitless (and items).
+
+    Raises:
+        ValueError: mismatched lengths, unknown rule, or a reference that cannot be parsed (with its index).
+    """
+    categories = _validate(predictions, references, categories, rule, thresholds)
+    # The per-item dicts hold no reference cycles; pausing the cyclic collector while they are
+    # built avoids repeated full-heap scans on large benchmarks (about a fifth of the run time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _score_all(predictions, references, categories, rule, thresholds, default_unit, range_policy, judge, return_per_item)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _score_all(predictions, references, categories, rule, thresholds, default_unit, range_policy, judge, return_per_item) -> dict:
+    chosen_rule = RULES[rule]
+    parsers = {kind: make_parser(default_unit, range_policy, kind) for kind in ("length", "count")}
+    ref_cache: dict = {}  # references repeat a lot ("yes", "3"): parse each distinct one once
+    items = []
+    for index, (prediction, reference, category) in enumerate(zip(predictions, references, categories)):
+        cached = ref_cache.get((reference, category))
+        if cached is None:
+            kind = _category_kind(category, reference, parsers["length"])
+            try:
+                if kind == "qualitative":
+                    ref = normalise_qualitative(reference)
+                    match_qualitative("", ref)  # raises when the reference has nothing to match
+                else:
+                    ref = parsers[kind](reference)
+            except ValueError as error:
+                raise ValueError(f"reference at index {index} ({reference!r}): {error}") from None
+            if ref is None:
+                raise ValueError(
+                    f"reference at index {index} ({reference!r}, category {category!r}) has no number to score against"
+                )
+            cached = ref_cache[(reference, category)] = (kind, ref)
+        kind, ref = cached
+        label = category or ("qualitative" if kind == "qualitative" else "quantitative")
+        if kind == "qualitative":
+            items.append(_score_qualitative(prediction, ref, label))
+        else:
+            items.append(_score_quantitative(prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge))
+    return _aggregate(items, thresholds, return_per_item)
+
+
+def _mean(values: list) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: bool) -> dict:
+    per_category: dict[str, dict] = {}
+    for item in items:
+        entry = per_category.setdefault(item["category"], {"successes": 0, "count": 0, "parse_failures": 0})
+        entry["successes"] += item["success"]
+        entry["count"] += 1
+        entry["parse_failures"] += "_pred" not in item
+        if item["_kind"] != "qualitative":
+            mismatch = item["reason"].startswith("length mismatch")
+            entry["length_mismatches"] = entry.get("length_mismatches", 0) + mismatch
+        if item["_kind"] == "count":
+            entry["exact_match"] = entry.get("exact_match", 0) + item.get("exact_match", False)
+    for entry in per_category.values():
+        entry["rate"] = entry.pop("successes") / entry["count"]
+        if "exact_match" in entry:
+            entry["exact_match"] /= entry["count"]
+    per_category = {name: per_category[name] for name in sorted(per_category)}
+    quantitative = [item for item in items if item["_kind"] != "qualitative"]
+    parsed = [item for item in quantitative if "_pred" in item]
+    result = {
+        "msmu_score": _mean([entry["rate"] for entry in per_category.values()]),
+        "success_rate": _mean([item["success"] for item in items]),
+        "per_category": per_category,
+    }
+    for threshold in thresholds:
+        # Unparseable and length-mismatched predictions count as misses, not as missing.
+        result[f"delta_{threshold!r}"] = _mean([item.get("_delta", math.inf) < threshold for item in quantitative])
+    result["abs_rel"] = _mean([item["_rel"] for item in parsed if item.get("_rel") is not None])
+    # Unreadable and length-mismatched predictions score 0 in MRA.
+    result["mra"] = _mean([item.get("_mra", 0.0) for item in quantitative])
+    result["parse_failures"] = sum("_pred" not in item for item in items)
+    result["num_ranges"] = sum(item["_pred"].is_range for item in parsed)
+    result["num_unitless"] = sum(item["_pred"].unitless for item in parsed if item["_kind"] == "length")
+    if return_per_item:
+        result["items"] = [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
+    return result
+
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "MRA_THRESHOLDS",
+    "QUALITATIVE_CATEGORIES",
+    "QUANTITATIVE_CATEGORIES",
+    "RULES",
+    "Rule",
+    "compute_msmu_accuracy",
+    "element_delta",
+]

@@ -1,0 +1,91 @@
+"""Configuration of SD-VLM: LLaVA plus the Depth Positional Encoding (DPE) switches.
+
+Every ablation switch of the paper lives here, so a saved checkpoint says exactly how depth is
+used; the model never changes these values at run time.
+"""
+
+import math
+from typing import Literal
+
+from huggingface_hub.dataclasses import strict
+from transformers import LlavaConfig
+
+DEFAULT_DEPTH_ESTIMATOR = "depth-anything/Depth-Anything-V2-Large-hf"
+
+
+@strict
+class SDVLMConfig(LlavaConfig):
+    r"""
+    [`LlavaConfig`] plus the depth settings of SD-VLM (arXiv 2509.17664).
+
+    The value the encoding sees for each vision patch is
+    `depth_scale * normalise(masked_mean_of_the_patch's_valid_depth_pixels)`, and the encoding is
+    `depth_positional_encoding(value, text_config.hidden_size, depth_pe_base)`, added to the
+    projected image tokens.
+
+    Args:
+        use_depth (`bool`, defaults to `True`):
+            Add the depth encoding to the image tokens when `depth_values` are given. With `False`
+            the model is exactly LLaVA (the no-depth baseline) and ignores any depth it is given.
+        depth_scale (`float`, defaults to `100.0`):
+            The authors' alpha: the normalised depth is multiplied by it before encoding. Must be
+            finite and > 0.
+        depth_normalization (`"minmax"` or `"none"`, defaults to `"minmax"`):
+            `"minmax"`: the authors' per-image min-max over the pooled grid,
+            `(d - min) / (max - min + 1e-9)`, so values are in [0, 1] before scaling (works for
+            relative depth such as Depth-Anything's inverse depth). `"none"`: the pooled values are
+            used as given (e.g. meters), still multiplied by `depth_scale` (set it to 1.0 to encode
+            raw values).
+        depth_pe_base (`float`, defaults to `10000.0`):
+            Base of the sinusoid frequencies, `w_k = 1 / base^(k / (D/2))`. Must be finite and > 1.
+        depth_estimator (`str`, defaults to `"depth-anything/Depth-Anything-V2-Large-hf"`):
+            transformers id or path of the depth model used when no depth is given (the relative
+            Depth-Anything-V2 ViT-L, as in the paper).
+
+    Example:
+
+    >>> from modeling_sdvlm import SDVLMConfig
+    >>> config = SDVLMConfig(depth_normalization="none", depth_scale=10.0)
+    >>> config.model_type, config.use_depth, config.depth_scale
+    ('sdvlm', True, 10.0)
+    >>> SDVLMConfig(depth_normalization="log")
+    Traceback (most recent call last):
+    ...
+    ValueError: depth_normalization must be 'minmax' or 'none', got 'log'
+    """
+
+    model_type = "sdvlm"
+
+    use_depth: bool = True
+    depth_scale: int | float = 100.0
+    depth_normalization: Literal["minmax", "none"] | str = "minmax"
+    depth_pe_base: int | float = 10000.0
+    depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        # A plain LLaVA config.json carries model_type "llava"; loaded into this class it is an SD-VLM
+        # config (and must say so, or transformers would treat our custom class as LLaVA's).
+        self.__dict__.pop("model_type", None)
+        # Validated here rather than in a `validate_*` hook so that bad values raise a plain
+        # ValueError naming the field, as transformers users expect from config errors.
+        for name in ("depth_scale", "depth_pe_base"):
+            if isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a number, got {getattr(self, name)!r}")
+        self.depth_scale = float(self.depth_scale)
+        self.depth_pe_base = float(self.depth_pe_base)
+        if self.depth_normalization not in ("minmax", "none"):
+            raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {self.depth_normalization!r}")
+        if not (math.isfinite(self.depth_scale) and self.depth_scale > 0):
+            raise ValueError(f"depth_scale must be a finite number > 0, got {self.depth_scale!r}")
+        if not (math.isfinite(self.depth_pe_base) and self.depth_pe_base > 1):
+            raise ValueError(f"depth_pe_base must be a finite number > 1, got {self.depth_pe_base!r}")
+        if not isinstance(self.depth_estimator, str) or not self.depth_estimator:
+            raise ValueError(f"depth_estimator must be a non-empty model id or path, got {self.depth_estimator!r}")
+        hidden_size = self.text_config.hidden_size
+        if hidden_size % 2:
+            # The encoding interleaves sin and cos pairs over the language model's width.
+            raise ValueError(f"text_config.hidden_size must be even for the depth encoding, got {hidden_size}")
+
+
+__all__ = ["SDVLMConfig", "DEFAULT_DEPTH_ESTIMATOR"]

@@ -1,0 +1,111 @@
+"""Apply to a depth map exactly the geometry an image processor applies to its image.
+
+LLaVA-style image processors pad to a square (original LLaVA, `LlavaImageProcessor(do_pad=True)`),
+resize (shortest edge, or height x width) and center-crop (CLIP). The depth map goes through the
+same steps with the same output sizes and crop offsets, so depth pixel (y, x) lies under
+`pixel_values[..., y, x]` and the patch cell (i, j) of the depth lies under vision patch (i, j).
+The authors' code pooled the UNPADDED depth while CLIP saw the padded image; this fixes that.
+
+Invalid depth (0 or non-finite) never leaks into valid pixels: resizing is a normalised,
+mask-weighted bilinear average (antialiased), and an output pixel is valid only when at least
+half of its resampling weight lies on valid input pixels. Padding is invalid (0).
+"""
+
+import torch
+import torch.nn.functional as F
+from transformers.image_transforms import get_resize_output_image_size, get_size_with_aspect_ratio
+from transformers.image_utils import ChannelDimension, get_image_size_for_max_height_width
+
+# An output pixel is valid when at least this share of its resampling weight lies on valid pixels.
+MIN_VALID_WEIGHT = 0.5
+
+
+def _read(settings, name):
+    """A setting from a dict or an object (SizeDict, image processor attributes)."""
+    if settings is None:
+        return None
+    if isinstance(settings, dict):
+        return settings.get(name)
+    return getattr(settings, name, None)
+
+
+def pad_to_square(depth: torch.Tensor) -> torch.Tensor:
+    """Pad `(H, W)` with zeros (invalid) to the longest edge, centred as `LlavaImageProcessor.pad_to_square`."""
+    height, width = depth.shape
+    side = max(height, width)
+    left, top = (side - width) // 2, (side - height) // 2
+    return F.pad(depth, (left, side - width - left, top, side - height - top))
+
+
+def resize_output_size(height: int, width: int, size) -> tuple[int, int]:
+    """The `(height, width)` a transformers image processor resizes an image of this size to."""
+    shortest, longest = _read(size, "shortest_edge"), _read(size, "longest_edge")
+    if shortest and longest:
+        return tuple(get_size_with_aspect_ratio((height, width), shortest, longest))
+    if shortest:
+        probe = torch.empty(1, height, width)
+        return tuple(
+            get_resize_output_image_size(
+                probe, size=shortest, default_to_square=False, input_data_format=ChannelDimension.FIRST
+            )
+        )
+    if _read(size, "max_height") and _read(size, "max_width"):
+        return tuple(get_image_size_for_max_height_width((height, width), _read(size, "max_height"), _read(size, "max_width")))
+    if _read(size, "height") and _read(size, "width"):
+        return (_read(size, "height"), _read(size, "width"))
+    raise ValueError(f"unsupported image processor size {size!r}: need shortest_edge, height/width or max_height/max_width")
+
+
+def masked_resize(depth: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
+    """Resize `(H, W)` depth to `out_size` without mixing invalid (0) pixels into valid ones."""
+    if tuple(depth.shape) == tuple(out_size):
+        return depth
+    valid = (depth > 0).to(torch.float32)
+    stacked = torch.stack([depth * valid, valid])[None]
+    resized = F.interpolate(stacked, size=out_size, mode="bilinear", align_corners=False, antialias=True)[0]
+    weighted, weight = resized[0], resized[1]
+    keep = weight >= MIN_VALID_WEIGHT
+    return torch.where(keep, weighted / weight.clamp(min=1e-12), torch.zeros((), dtype=depth.dtype))
+
+
+def center_crop(depth: torch.Tensor, crop_size) -> torch.Tensor:
+    """Center-crop `(H, W)` as transformers' image processors do (zero-padding when the crop is larger)."""
+    crop_height, crop_width = _read(crop_size, "height"), _read(crop_size, "width")
+    height, width = depth.shape
+    if crop_width > width or crop_height > height:
+        pad_left = (crop_width - width) // 2 if crop_width > width else 0
+        pad_top = (crop_height - height) // 2 if crop_height > height else 0
+        pad_right = (crop_width - width + 1) // 2 if crop_width > width else 0
+        pad_bottom = (crop_height - height + 1) // 2 if crop_height > height else 0
+        depth = F.pad(depth, (pad_left, pad_right, pad_top, pad_bottom))
+        height, width = depth.shape
+    top = int((height - crop_height) / 2.0)
+    left = int((width - crop_width) / 2.0)
+    return depth[top : top + crop_height, left : left + crop_width]
+
+
+def align_depth(depth: torch.Tensor, do_pad=False, do_resize=True, size=None, do_center_crop=False, crop_size=None):
+    """Map one depth map through the image processor's geometry.
+
+    Args:
+        depth: `(H, W)` float32 at the original image's size; 0 or non-finite = invalid.
+        do_pad, do_resize, size, do_center_crop, crop_size: the image processor's settings.
+
+    Returns:
+        `(H', W')` float32 aligned with the processed image; 0 = invalid or padding.
+
+    >>> d = torch.arange(1.0, 7.0).reshape(2, 3)
+    >>> align_depth(d, do_pad=True, do_resize=False).tolist()
+    [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.0, 0.0, 0.0]]
+    """
+    depth = torch.nan_to_num(depth.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if do_pad:
+        depth = pad_to_square(depth)
+    if do_resize:
+        depth = masked_resize(depth, resize_output_size(depth.shape[0], depth.shape[1], size))
+    if do_center_crop:
+        depth = center_crop(depth, crop_size)
+    return depth
+
+
+__all__ = ["align_depth", "center_crop", "masked_resize", "pad_to_square", "resize_output_size"]

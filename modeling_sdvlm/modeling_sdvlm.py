@@ -1,0 +1,347 @@
+"""SD-VLM: LLaVA with a Depth Positional Encoding (DPE) added to the projected image tokens.
+
+The encoding has no parameters, so an SD-VLM checkpoint has exactly LLaVA's weights: a plain
+LLaVA checkpoint loads without missing or unexpected keys, and without depth the model computes
+exactly what `LlavaForConditionalGeneration` computes.
+"""
+
+import torch
+from torch import nn
+from transformers import LlavaForConditionalGeneration, LlavaModel
+from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
+from transformers.modeling_outputs import BaseModelOutputWithPooling
+from transformers.utils.generic import can_return_tuple
+
+from .configuration_sdvlm import SDVLMConfig
+
+# Added to the min-max denominator, as in the authors' code, so a flat depth grid maps to 0.
+MINMAX_EPS = 1e-9
+
+
+def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000.0) -> torch.Tensor:
+    """Interleaved sin/cos encoding of scalar depths (the paper's DPE).
+
+    `w_k = 1 / base^(k / (dim/2))` for `k = 0..dim/2-1`; `PE[..., 2k] = sin(d * w_k)` and
+    `PE[..., 2k+1] = cos(d * w_k)`. Always computed in float32 (fp16 angles are too coarse at
+    large depth values); callers cast the result to their features' dtype.
+
+    Args:
+        depth: `(batch, tokens)` depth values (any float dtype).
+        dim: encoding width, even (the language model's hidden size).
+        base: frequency base.
+
+    Returns:
+        `(batch, tokens, dim)` float32.
+
+    >>> pe = depth_positional_encoding(torch.tensor([[0.0, 1.0]]), dim=4)
+    >>> pe.shape
+    torch.Size([1, 2, 4])
+    >>> pe[0, 0].tolist()  # sin(0), cos(0) for every frequency
+    [0.0, 1.0, 0.0, 1.0]
+    """
+    if dim <= 0 or dim % 2:
+        raise ValueError(f"depth_positional_encoding needs a positive even dim, got {dim}")
+    if depth.dim() != 2:
+        raise ValueError(f"depth must have shape (batch, tokens), got {tuple(depth.shape)}")
+    half = dim // 2
+    exponents = torch.arange(half, dtype=torch.float32, device=depth.device) / half
+    frequencies = 1.0 / (float(base) ** exponents)
+    angles = depth.to(torch.float32)[..., None] * frequencies
+    # stack on a new last axis then flatten: (.., half, 2) -> sin, cos interleaved.
+    return torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)
+
+
+def _check_depth_values(depth_values: torch.Tensor, pixel_values: torch.Tensor | None) -> None:
+    """Raise a ValueError naming the problem and the image index for malformed depth maps."""
+    if not torch.is_tensor(depth_values) or depth_values.dim() != 3:
+        shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
+        raise ValueError(f"depth_values must be a tensor of shape (num_images, height, width), got {shape}")
+    if pixel_values is not None:
+        if depth_values.shape[0] != pixel_values.shape[0]:
+            raise ValueError(
+                f"wrong number of depth maps: {depth_values.shape[0]} depth maps for {pixel_values.shape[0]} images"
+            )
+        if tuple(depth_values.shape[-2:]) != tuple(pixel_values.shape[-2:]):
+            raise ValueError(
+                f"depth map shape {tuple(depth_values.shape[-2:])} does not match the pixel_values shape "
+                f"{tuple(pixel_values.shape[-2:])} (depth must be aligned pixel-for-pixel with the processed image)"
+            )
+    negative = (depth_values < 0).flatten(1).any(dim=1)
+    if negative.any():
+        index = int(negative.nonzero()[0, 0])
+        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
+
+
+class SDVLMModel(LlavaModel):
+    """[`LlavaModel`] whose image features carry the depth encoding.
+
+    The depth logic lives here, in the base model, because TRL's SFTTrainer (and any code using
+    `model.base_model`) calls this class directly.
+    """
+
+    config: SDVLMConfig
+    config_class = SDVLMConfig
+
+    def depth_grid(self, depth_values: torch.Tensor) -> torch.Tensor:
+        """The per-patch values the encoding sees: pooled, normalised and scaled depth.
+
+        Each patch cell is the mean of its VALID pixels (> 0 and finite); a cell with no valid pixel
+        (padding, holes) takes the mean of the valid cells of the same image, so it sits inside the
+        image's range and does not stretch the min-max. Then `"minmax"` maps the grid to [0, 1]
+        per image (`(d - min) / (max - min + 1e-9)`) or `"none"` keeps it, and both multiply by
+        `config.depth_scale`.
+
+        Args:
+            depth_values: `(num_images, height, width)` depth aligned with `pixel_values`; 0 or
+                non-finite = invalid.
+
+        Returns:
+            `(num_images, grid_h, grid_w)` float32, grid = image size // patch size (row-major, the
+            order of the vision patch tokens).
+        """
+        _check_depth_values(depth_values, None)
+        patch = self.config.vision_config.patch_size
+        depth = depth_values.to(torch.float32)
+        num_images, height, width = depth.shape
+        grid_h, grid_w = height // patch, width // patch
+        if grid_h == 0 or grid_w == 0:
+            raise ValueError(f"depth map of size {height}x{width} is smaller than one {patch}x{patch} patch")
+        # The patch convolution ignores the remainder rows/columns; so does the pooling.
+        depth = depth[:, : grid_h * patch, : grid_w * patch]
+        valid = torch.isfinite(depth) & (depth > 0)
+        depth = torch.where(valid, depth, torch.zeros((), dtype=depth.dtype, device=depth.device))
+        cells = (num_images, grid_h, patch, grid_w, patch)
+        sums = depth.reshape(cells).sum(dim=(2, 4))
+        counts = valid.reshape(cells).sum(dim=(2, 4))
+        cell_valid = counts > 0
+        valid_cells_per_image = cell_valid.flatten(1).sum(dim=1)
+        if (valid_cells_per_image == 0).any():
+            index = int((valid_cells_per_image == 0).nonzero()[0, 0])
+            raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
+        means = sums / counts.clamp(min=1)
+        image_mean = (means * cell_valid).flatten(1).sum(dim=1) / valid_cells_per_image
+        grid = torch.where(cell_valid, means, image_mean[:, None, None])
+        if self.config.depth_normalization == "minmax":
+            low = grid.flatten(1).min(dim=1).values[:, None, None]
+            high = grid.flatten(1).max(dim=1).values[:, None, None]
+            grid = (grid - low) / (high - low + MINMAX_EPS)
+        return grid * self.config.depth_scale
+
+    @can_return_tuple
+    def get_image_features(
+        self,
+        pixel_values: torch.Tensor,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        image_sizes: torch.Tensor | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ) -> tuple | BaseModelOutputWithPooling:
+        """LLaVA's projected image features, plus the depth encoding when depth is given.
+
+        Args:
+            pixel_values: `(num_images, 3, size, size)`.
+            depth_values: `(num_images, size, size)` aligned with `pixel_values`, or None (no depth;
+                then the result is LLaVA's exactly). Ignored when `config.use_depth` is False.
+
+        Returns:
+            LLaVA's output; `pooler_output` is a list of `(tokens, hidden)` features per image.
+            With the `"full"` feature strategy the CLS token (first) gets no encoding.
+        """
+        kwargs.pop("return_dict", None)
+        outputs = super().get_image_features(
+            pixel_values=pixel_values,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            image_sizes=image_sizes,
+            return_dict=True,
+            **kwargs,
+        )
+        if depth_values is None or not self.config.use_depth:
+            return outputs
+        _check_depth_values(depth_values, pixel_values)
+        features = list(outputs.pooler_output)
+        grid = self.depth_grid(depth_values.to(pixel_values.device)).flatten(1)
+        encoding = depth_positional_encoding(grid, self.config.text_config.hidden_size, self.config.depth_pe_base)
+        strategy = vision_feature_select_strategy or self.config.vision_feature_select_strategy
+        num_extra = 1 if strategy == "full" else 0
+        encoded = []
+        for index, (feature, pe) in enumerate(zip(features, encoding)):
+            if feature.shape[0] != pe.shape[0] + num_extra:
+                raise ValueError(
+                    f"image {index}: {feature.shape[0]} image features but the depth grid has {pe.shape[0]} cells "
+                    f"(+{num_extra} CLS); the depth map does not match the vision tower's patch grid"
+                )
+            pe = pe.to(device=feature.device, dtype=feature.dtype)
+            if num_extra:
+                pe = torch.cat([pe.new_zeros(num_extra, pe.shape[1]), pe])
+            encoded.append(feature + pe)
+        outputs.pooler_output = encoded
+        return outputs
+
+    def get_placeholder_mask(self, input_ids, inputs_embeds, image_features):
+        """LLaVA's placeholder mask, with a ValueError that names the offending batch row.
+
+        `image_features` is `(total_image_tokens, hidden)`, all images concatenated.
+        """
+        if input_ids is not None:
+            tokens_per_row = (input_ids == self.config.image_token_id).sum(dim=-1).tolist()
+            num_features = image_features.shape[0]
+            if sum(tokens_per_row) != num_features:
+                vision = self.config.vision_config
+                per_image = (vision.image_size // vision.patch_size) ** 2
+                per_image += 1 if self.config.vision_feature_select_strategy == "full" else 0
+                bad_rows = [row for row, count in enumerate(tokens_per_row) if count % per_image or count == 0]
+                row = bad_rows[0] if bad_rows else len(tokens_per_row) - 1
+                raise ValueError(
+                    f"image-token / feature mismatch: the text has {sum(tokens_per_row)} image tokens "
+                    f"(per batch row: {tokens_per_row}) but the images give {num_features} features "
+                    f"({per_image} per image); first suspicious batch row: {row}"
+                )
+        return super().get_placeholder_mask(input_ids, inputs_embeds=inputs_embeds, image_features=image_features)
+
+    def encode_images_with_depth(
+        self, pixel_values, depth_values, mm_encoder_outputs, vision_feature_layer, vision_feature_select_strategy, image_sizes
+    ):
+        """Encode images with their depth ahead of LLaVA's forward, which knows nothing of depth.
+
+        Returns `(pixel_values, mm_encoder_outputs)` to hand to LLaVA's forward: the pixels are
+        consumed (None) once their depth-encoded features are in `mm_encoder_outputs["image"]`.
+        """
+        if pixel_values is None:
+            raise ValueError(
+                "depth_values were given without pixel_values: depth is encoded into the image tokens at "
+                "prefill only, so pass it together with the images"
+            )
+        if mm_encoder_outputs is not None and mm_encoder_outputs.get("image") is not None:
+            raise ValueError("pass either pixel_values with depth_values or precomputed mm_encoder_outputs, not both")
+        image_outputs = self.get_image_features(
+            pixel_values=pixel_values,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            image_sizes=image_sizes,
+            depth_values=depth_values,
+            return_dict=True,
+        )
+        return None, {**(mm_encoder_outputs or {}), "image": image_outputs}
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values=None,
+        inputs_embeds: torch.Tensor | None = None,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        image_sizes: torch.Tensor | None = None,
+        mm_encoder_outputs: dict | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        """LLaVA's forward; `depth_values` `(num_images, size, size)` is encoded into the image tokens."""
+        if depth_values is not None:
+            pixel_values, mm_encoder_outputs = self.encode_images_with_depth(
+                pixel_values, depth_values, mm_encoder_outputs, vision_feature_layer, vision_feature_select_strategy, image_sizes
+            )
+        return super().forward(
+            input_ids=input_ids,
+            pixel_values=pixel_values,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            image_sizes=image_sizes,
+            mm_encoder_outputs=mm_encoder_outputs,
+            **kwargs,
+        )
+
+
+class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
+    """[`LlavaForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take `depth_values`.
+
+    `generate` encodes the images (and their depth) once before the first forward pass, so depth
+    is used at prefill only; decoding steps reuse the cached keys and values.
+    """
+
+    config: SDVLMConfig
+    config_class = SDVLMConfig
+
+    def __init__(self, config: SDVLMConfig):
+        # Skip LlavaForConditionalGeneration.__init__, which would build a LlavaModel only to be
+        # replaced; the submodules and parameter names are LLaVA's exactly.
+        super(LlavaForConditionalGeneration, self).__init__(config)
+        self.model = SDVLMModel(config)
+        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_image_features(
+        self,
+        pixel_values: torch.Tensor,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        """See [`SDVLMModel.get_image_features`]."""
+        return self.model.get_image_features(
+            pixel_values=pixel_values,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            depth_values=depth_values,
+            **kwargs,
+        )
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values=None,
+        inputs_embeds: torch.Tensor | None = None,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        labels: torch.LongTensor | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        image_sizes: torch.Tensor | None = None,
+        mm_encoder_outputs: dict | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        """LLaVA's forward with `depth_values` `(num_images, size, size)` (None = no depth)."""
+        if depth_values is not None:
+            pixel_values, mm_encoder_outputs = self.model.encode_images_with_depth(
+                pixel_values, depth_values, mm_encoder_outputs, vision_feature_layer, vision_feature_select_strategy, image_sizes
+            )
+        return super().forward(
+            input_ids=input_ids,
+            pixel_values=pixel_values,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            labels=labels,
+            logits_to_keep=logits_to_keep,
+            image_sizes=image_sizes,
+            mm_encoder_outputs=mm_encoder_outputs,
+            **kwargs,
+        )
+
+
+# Same parameters as LLaVA, so the same checkpoint key layout: LLaVA's renamings (legacy
+# `language_model.model.*` keys of llava-hf checkpoints) apply to "sdvlm" too. Registered here, not
+# in __init__, so the copy of this file loaded with trust_remote_code registers them as well.
+register_checkpoint_conversion_mapping("sdvlm", get_checkpoint_conversion_mapping("llava"), overwrite=True)
+register_checkpoint_conversion_mapping("SDVLMModel", get_checkpoint_conversion_mapping("LlavaModel"), overwrite=True)
+
+SDVLMConfig.register_for_auto_class()
+SDVLMModel.register_for_auto_class("AutoModel")
+SDVLMForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+
+__all__ = ["SDVLMModel", "SDVLMForConditionalGeneration", "depth_positional_encoding"]

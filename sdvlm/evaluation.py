@@ -1,0 +1,216 @@
+"""`sdvlm-evaluate`: batched greedy answers on an MSMU split, scored with `metrics/msmu_accuracy`.
+
+    sdvlm-evaluate --model_name_or_path outputs/quickstart/best --dataset_name outputs/quickstart/msmu \\
+        --split test --output_dir outputs/quickstart/eval_dpe
+
+Prints a per-category table and writes `<output_dir>/results.json` (scores and one record per
+item: question, reference, prediction, success, delta, reason), `<output_dir>/per_category.png`,
+and the scores into the model card's `model-index` (the checkpoint's README.md).
+`--depth_noise_sigma S` adds Gaussian noise (std S in the depth's units, meters for ground truth)
+to every valid test depth pixel: the paper's robustness study. Under `accelerate launch` the split
+is sharded over the processes and the answers gathered on the main one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import HfArgumentParser
+
+from .collator import example_depth, prompt_adds_bos
+from .conversation import render_prompt
+from .depth import add_depth_noise
+from .depth_cache import DepthCache
+from .depth_prompt import add_depth_prompt
+from .model_card import update_model_index
+from .report import format_table, plot_per_category
+from .train import category_names, filter_categories, load_msmu, prepare_depth
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalArguments:
+    model_name_or_path: str = field(metadata={"help": "A trained SD-VLM folder (full model or LoRA adapter)."})
+    dataset_name: str = field(metadata={"help": "MSMU folder (builder output; released data via its source)."})
+    split: str = field(default="test", metadata={"help": "Split to evaluate."})
+    categories: list[str] | None = field(default=None, metadata={"help": "Only these categories."})
+    max_samples: int | None = field(default=None, metadata={"help": "Evaluate the first N rows."})
+    batch_size: int = field(default=16, metadata={"help": "Generation batch size per process."})
+    max_new_tokens: int = field(default=24, metadata={"help": "Answer length limit."})
+    depth_noise_sigma: float = field(default=0.0, metadata={"help": "Gaussian noise std on test depth (meters)."})
+    depth_source: str = field(default="auto", metadata={"choices": ["auto", "dataset", "estimate"]})
+    depth_cache_dir: str | None = field(default=None, metadata={"help": "Cache of estimated depth maps."})
+    depth_prompt: bool = field(default=False, metadata={"help": "Write object depths into the question."})
+    rule: str = field(default="msmu", metadata={"help": "Scoring rule preset of the metric."})
+    seed: int = field(default=0, metadata={"help": "Seed of the depth noise."})
+    output_dir: str | None = field(default=None, metadata={"help": "Default: <model>/eval-<split>."})
+    update_model_card: bool = field(default=True, metadata={"help": "Write scores into the card's model-index."})
+
+
+def load_for_inference(path: str | Path, device: str | torch.device = "cpu"):
+    """(model, processor) from a trained folder: a full SD-VLM checkpoint, or a LoRA adapter saved
+    by `sdvlm-train` (its base is loaded with the saved DPE config and the adapter merged in)."""
+    from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMProcessor
+
+    path = Path(path)
+    adapter_file = path / "adapter_config.json"
+    if adapter_file.is_file():
+        from peft import PeftModel
+
+        base = json.loads(adapter_file.read_text())["base_model_name_or_path"]
+        config = SDVLMConfig.from_pretrained(path)
+        model = SDVLMForConditionalGeneration.from_pretrained(base, config=config)
+        model = PeftModel.from_pretrained(model, path).merge_and_unload()
+    else:
+        model = SDVLMForConditionalGeneration.from_pretrained(path)
+    processor = SDVLMProcessor.from_pretrained(path)
+    return model.to(device).eval(), processor
+
+
+def rows_of(dataset, start: int, stop: int) -> list[dict]:
+    batch = dataset[start:stop]
+    return [dict(zip(batch, values)) for values in zip(*batch.values())]
+
+
+@torch.no_grad()
+def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new_tokens: int = 24,
+                     depth_noise_sigma: float = 0.0, seed: int = 0, depth_cache: DepthCache | None = None,
+                     indices: list[int] | None = None, progress: bool = True) -> list[str]:
+    """Greedy answers to `dataset[i]["question"]` for i in `indices` (default: all), batched with
+    left padding. Depth is passed only to a model with `config.use_depth`; the noise of item i is
+    drawn from a generator seeded by (seed, i), so results do not depend on batching or sharding."""
+    use_depth = bool(getattr(model.config, "use_depth", False))
+    indices = list(range(len(dataset))) if indices is None else list(indices)
+    answers: list[str] = []
+    for start in tqdm(range(0, len(indices), batch_size), desc="Generating", disable=not progress):
+        chunk = indices[start : start + batch_size]
+        rows = [dataset[i] for i in chunk]
+        prompts = [render_prompt(processor, row["question"]) for row in rows]
+        depth = None
+        if use_depth:
+            depth = [
+                add_depth_noise(example_depth(row, depth_cache), depth_noise_sigma, np.random.default_rng([seed, i]))
+                for row, i in zip(rows, chunk)
+            ]
+        inputs = processor(
+            images=[row["image"].convert("RGB") for row in rows], text=prompts, depth=depth, padding=True,
+            padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]), return_tensors="pt",
+        ).to(model.device)
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
+        answers += [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
+    return answers
+
+
+def item_categories(dataset) -> list[str]:
+    names = category_names(dataset)
+    return [names[c] for c in dataset["category"]] if names else list(dataset["category"])
+
+
+def score_predictions(predictions: list[str], dataset, rule: str = "msmu") -> tuple[dict, list[dict]]:
+    """Scores (the metric's dict without `items`, plus `per_category` as {category: rate}) and
+    one record per item."""
+    from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
+
+    categories = item_categories(dataset)
+    references = list(dataset["answer"])
+    result = compute_msmu_accuracy(predictions=predictions, references=references, categories=categories,
+                                   rule=rule, return_per_item=True)
+    per_item = result.pop("items")
+    scores = dict(result)
+    scores["per_category_detail"] = scores["per_category"]
+    scores["per_category"] = {category: category_rate(value) for category, value in scores["per_category"].items()}
+    items = []
+    for index, (question, reference, prediction, category, detail) in enumerate(
+        zip(dataset["question"], references, predictions, categories, per_item)
+    ):
+        items.append({"index": index, "category": category, "question": question, "reference": reference,
+                      "prediction": prediction, **detail})
+    return scores, items
+
+
+def category_rate(value) -> float:
+    """The success rate of one `per_category` entry (the metric reports rate and count together)."""
+    if isinstance(value, dict):
+        for key in ("success_rate", "rate", "success", "accuracy"):
+            if key in value:
+                return float(value[key])
+        raise ValueError(f"per-category entry has no success rate: {value}")
+    return float(value)
+
+
+def write_outputs(output_dir: str | Path, scores: dict, items: list[dict], meta: dict, label: str) -> Path:
+    """results.json (scores, metadata, per-item records) and per_category.png into `output_dir`."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / "results.json"
+    path.write_text(json.dumps({**meta, "scores": scores, "items": items}, indent=2, default=float))
+    plot_per_category({label: scores}, output_dir / "per_category.png", title=f"{label}: MSMU success per category")
+    return path
+
+
+def evaluate(args: EvalArguments) -> dict:
+    """Run the evaluation described by `args`; returns the scores (on the main process)."""
+    from accelerate import Accelerator
+    from accelerate.utils import gather_object
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    model, processor = load_for_inference(args.model_name_or_path, accelerator.device)
+    dataset = filter_categories(load_msmu(args.dataset_name)[args.split], args.categories)
+    if args.max_samples is not None:
+        dataset = dataset.select(range(min(args.max_samples, len(dataset))))
+    if len(dataset) == 0:
+        raise ValueError(f"split {args.split!r} has no rows to evaluate after filtering")
+    cache_dir = args.depth_cache_dir or Path(args.model_name_or_path) / "depth_cache"
+    needs_depth = bool(model.config.use_depth) or args.depth_prompt
+    with accelerator.main_process_first():  # estimate missing depth maps once, not once per process
+        dataset, cache = prepare_depth(dataset, processor, needs_depth, args.depth_source, cache_dir)
+    if args.depth_prompt:
+        dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
+
+    with accelerator.split_between_processes(list(range(len(dataset)))) as shard:
+        answers = generate_answers(
+            model, processor, dataset, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+            depth_noise_sigma=args.depth_noise_sigma, seed=args.seed, depth_cache=cache, indices=shard,
+            progress=accelerator.is_local_main_process,
+        )
+        pairs = gather_object(list(zip(shard, answers)))
+    if not accelerator.is_main_process:
+        return {}
+    predictions = [answer for _, answer in sorted(pairs)]
+    scores, items = score_predictions(predictions, dataset, rule=args.rule)
+    output_dir = Path(args.output_dir or Path(args.model_name_or_path) / f"eval-{args.split}")
+    label = Path(args.model_name_or_path).name
+    meta = {"model": str(args.model_name_or_path), "dataset": str(args.dataset_name), "split": args.split,
+            "num_items": len(dataset), "depth_noise_sigma": args.depth_noise_sigma, "rule": args.rule,
+            "depth_prompt": args.depth_prompt}
+    write_outputs(output_dir, scores, items, meta, label)
+    print(format_table({label: scores}))
+    if args.update_model_card and Path(args.model_name_or_path).is_dir():
+        split = args.split if args.depth_noise_sigma == 0 else f"{args.split} (depth noise sigma={args.depth_noise_sigma})"
+        index_scores = {"msmu_score": scores["msmu_score"],
+                        **{f"success/{c}": v for c, v in scores["per_category"].items()}}
+        update_model_index(Path(args.model_name_or_path) / "README.md", model_name=label,
+                           dataset_name=Path(args.dataset_name).name, split=split, scores=index_scores)
+    return scores
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"))
+    (args,) = HfArgumentParser(EvalArguments).parse_args_into_dataclasses(argv)
+    evaluate(args)
+
+
+__all__ = ["EvalArguments", "load_for_inference", "generate_answers", "score_predictions", "item_categories",
+           "category_rate", "write_outputs", "evaluate", "main"]
+
+if __name__ == "__main__":
+    main()

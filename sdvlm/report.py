@@ -1,0 +1,74 @@
+"""Result tables and per-category bar charts shared by evaluation, the quickstart and the ablation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def format_table(results: dict[str, dict], spread: dict[str, dict] | None = None) -> str:
+    """A fixed-width table: one row per variant, columns msmu_score then each category (percent).
+
+    `results[variant]` holds "msmu_score" and "per_category" {category: rate in [0, 1]};
+    `spread[variant]`, if given, has the same layout with standard deviations, printed as "±".
+
+    >>> print(format_table({"dpe": {"msmu_score": 0.5, "per_category": {"count": 0.5}}}))
+    variant     msmu_score  count
+    dpe               50.0   50.0
+    """
+    categories = sorted({c for row in results.values() for c in row.get("per_category", {})})
+    width = max([len("variant")] + [len(name) for name in results]) + 2
+    columns = ["msmu_score"] + categories
+    widths = [max(len(column), 11 if spread else 5) for column in columns]
+    lines = ["variant".ljust(width) + "  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    for variant, row in results.items():
+        values = [row.get("msmu_score")] + [row.get("per_category", {}).get(c) for c in categories]
+        errors = [None] * len(values)
+        if spread and variant in spread:
+            errs = spread[variant]
+            errors = [errs.get("msmu_score")] + [errs.get("per_category", {}).get(c) for c in categories]
+        cells = []
+        for value, error, w in zip(values, errors, widths):
+            if value is None:
+                cell = "-"
+            elif error is None:
+                cell = f"{100 * value:.1f}"
+            else:
+                cell = f"{100 * value:.1f}±{100 * error:.1f}"
+            cells.append(cell.rjust(w))
+        lines.append(variant.ljust(width) + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "MSMU success per category") -> Path:
+    """Grouped bar chart (percent) of per-category success, one bar group per category, written
+    with matplotlib's headless Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    categories = sorted({c for row in results.values() for c in row.get("per_category", {})}) + ["msmu_score"]
+    variants = list(results)
+    x = np.arange(len(categories))
+    bar = 0.8 / max(1, len(variants))
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(categories) * max(1, len(variants)) ** 0.5, 3.6))
+    for i, variant in enumerate(variants):
+        row = results[variant]
+        values = [100 * row.get("per_category", {}).get(c, np.nan) for c in categories[:-1]]
+        values.append(100 * row.get("msmu_score", np.nan))
+        ax.bar(x + (i - (len(variants) - 1) / 2) * bar, values, bar, label=variant)
+    ax.set_xticks(x, categories, rotation=20, ha="right")
+    ax.set_ylabel("success (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["format_table", "plot_per_category"]

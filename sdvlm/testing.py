@@ -1,0 +1,90 @@
+"""A tiny MSMU-format dataset written in place, for tests and benchmarks of training and evaluation.
+
+Not the synthetic scene source (that is `dataset_builders.msmu`): just enough rows with the
+builder's columns (image, 16-bit depth PNG in mm, intrinsics, question, answer, category
+ClassLabel, answer_value, objects, question_objects, scene_id, frame_id, conversations) that the
+trainer and the evaluator can run in seconds without depending on the builder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from datasets import ClassLabel, Dataset, Features, Image, List, Value
+from PIL import Image as PILImage
+
+CATEGORIES = ["scale_estimation", "absolute_distance", "count", "position", "refer_obj_estimation",
+              "relative_position", "scale_compare", "zero"]
+COLORS = {"red": (220, 40, 40), "blue": (40, 60, 220)}
+
+
+def msmu_features() -> Features:
+    obj = {"id": Value("int32"), "name": Value("string"), "category": Value("string"),
+           "center": List(Value("float32")), "size": List(Value("float32"))}
+    return Features({
+        "image": Image(), "depth": Image(), "intrinsics": List(Value("float32")),
+        "question": Value("string"), "answer": Value("string"), "category": ClassLabel(names=CATEGORIES),
+        "answer_value": List(Value("float32")), "objects": List(obj), "question_objects": List(Value("int32")),
+        "scene_id": Value("string"), "frame_id": Value("string"),
+        "conversations": List({"from": Value("string"), "value": Value("string")}),
+    })
+
+
+def tiny_msmu_rows(num_frames: int, image_size: int = 32, seed: int = 0, prefix: str = "scene") -> dict:
+    """One box per frame at a random depth; a distance question and a yes/no existence question."""
+    rng = np.random.default_rng(seed)
+    rows = {name: [] for name in msmu_features()}
+    f = float(image_size)
+    for frame in range(num_frames):
+        color = list(COLORS)[frame % 2]
+        z = float(rng.uniform(1.0, 4.0))
+        u0, v0 = (int(x) for x in rng.integers(0, image_size // 2, size=2))
+        side = image_size // 3
+        image = np.full((image_size, image_size, 3), 128, np.uint8)
+        image[v0 : v0 + side, u0 : u0 + side] = COLORS[color]
+        depth = np.full((image_size, image_size), 5000, np.uint16)
+        depth[v0 : v0 + side, u0 : u0 + side] = int(round(z * 1000))
+        u, v = u0 + side / 2, v0 + side / 2
+        center = [(u - f / 2) * z / f, (v - f / 2) * z / f, z]
+        obj = {"id": 1, "name": f"{color} box", "category": "box", "center": center, "size": [0.5, 0.5, 0.5]}
+        qas = [(f"How far is the {color} box from the camera?", f"{z:.2f} m", "absolute_distance", [round(z, 2)]),
+               (f"Is there a {color} box in the image?", "Yes", "zero", [])]
+        for index, (question, answer, category, value) in enumerate(qas):
+            rows["image"].append(PILImage.fromarray(image))
+            rows["depth"].append(PILImage.fromarray(depth))
+            rows["intrinsics"].append([f, f, f / 2, f / 2])
+            rows["question"].append(question)
+            rows["answer"].append(answer)
+            rows["category"].append(CATEGORIES.index(category))
+            rows["answer_value"].append(value)
+            rows["objects"].append([obj])
+            rows["question_objects"].append([1])
+            rows["scene_id"].append(f"{prefix}{frame // 2:04d}")
+            rows["frame_id"].append(f"{frame:06d}-{index}")
+            rows["conversations"].append([{"from": "human", "value": f"<image>\n{question}"},
+                                          {"from": "gpt", "value": answer}])
+    return rows
+
+
+def write_tiny_msmu(folder: str | Path, num_train_frames: int = 8, num_test_frames: int = 4,
+                    image_size: int = 32, seed: int = 0) -> Path:
+    """Write `folder/data/{train,test}-00000-of-00001.parquet` (what `load_dataset(folder)` reads)."""
+    folder = Path(folder)
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    for split, frames, split_seed in (("train", num_train_frames, seed), ("test", num_test_frames, seed + 1)):
+        rows = tiny_msmu_rows(frames, image_size, split_seed, prefix=f"{split}-scene")
+        Dataset.from_dict(rows, features=msmu_features()).to_parquet(
+            str(folder / "data" / f"{split}-00000-of-00001.parquet"))
+    return folder
+
+
+def all_texts(folder: str | Path) -> list[str]:
+    """Every question and answer of a tiny MSMU folder (the tiny tokenizer's vocabulary)."""
+    from datasets import load_dataset
+
+    dataset = load_dataset(str(folder))
+    return [text for split in dataset.values() for column in ("question", "answer") for text in split[column]]
+
+
+__all__ = ["CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts"]

@@ -1,0 +1,333 @@
+"""`sdvlm-train`: SD-VLM instruction tuning on MSMU with TRL's `SFTTrainer` and PEFT.
+
+Defaults are the authors' LoRA recipe: LoRA r=128, alpha=256, dropout 0.05 on the language
+model's linear layers; the projector fully trained at 2e-5 in its own parameter group while LoRA
+trains at 2e-4; vision tower frozen; 1 epoch; cosine schedule with 3% warmup; weight decay 0; loss
+on the assistant's tokens only; the vicuna_v1 template. `--use_peft false` trains every weight
+(vision tower too, unless `--freeze_vision_tower`), the mode of the tiny from-scratch preset.
+
+Real recipe (GPUs; needs the Hub)::
+
+    accelerate launch --num_processes 8 -m sdvlm.train \\
+        --model_name_or_path llava-hf/llava-1.5-7b-hf --dataset_name data/msmu \\
+        --per_device_train_batch_size 4 --output_dir outputs/sdvlm-7b-lora
+
+Tested launch (tests/test_train.py runs this on CPU with a tiny checkpoint and dataset)::
+
+    accelerate launch --cpu --num_processes 2 -m sdvlm.train \\
+        --model_name_or_path TINY_CKPT --dataset_name MSMU_DIR --use_peft false \\
+        --max_steps 2 --per_device_train_batch_size 2 --output_dir OUT --report_to none
+
+Depth: the dataset's ground-truth `depth` column where it has one; otherwise Depth-Anything maps
+estimated once before training and cached by image hash (`--depth_cache_dir`), never per step.
+`--use_depth false` trains the no-depth baseline with everything else identical.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from datasets import DatasetDict, load_dataset
+from transformers.trainer_utils import get_last_checkpoint
+from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
+
+from .collator import SDVLMDataCollator
+from .depth_cache import DepthCache
+from .depth_prompt import add_depth_prompt
+from .model_card import write_model_card
+
+logger = logging.getLogger(__name__)
+
+# The language model's linear layers (LLaMA naming), and only those: PEFT full-matches a string
+# target as a regex, so the vision tower's and the projector's linears stay out.
+LM_LINEAR_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
+PROJECTOR_KEY = "multi_modal_projector"
+KEEP_COLUMNS = ("image", "conversations", "depth", "depth_key")
+
+
+@dataclass
+class SDVLMScriptArguments(ScriptArguments):
+    """Data arguments (TRL's `ScriptArguments` plus MSMU options)."""
+
+    dataset_name: str | None = field(default=None, metadata={"help": "MSMU folder (builder output) or Hub id."})
+    categories: list[str] | None = field(
+        default=None, metadata={"help": "Train only on these MSMU categories (e.g. absolute_distance position)."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training rows."})
+    depth_source: str = field(
+        default="auto",
+        metadata={"help": "auto (dataset depth if present, else estimate), dataset, or estimate",
+                  "choices": ["auto", "dataset", "estimate"]},
+    )
+    depth_cache_dir: str | None = field(
+        default=None, metadata={"help": "Cache of estimated depth maps (default <output_dir>/depth_cache)."}
+    )
+    save_merged: bool = field(default=False, metadata={"help": "Merge LoRA into the weights before saving."})
+    depth_prompt: bool = field(
+        default=False, metadata={"help": "Write each object's depth into the question (the depth-as-prompt ablation)."}
+    )
+
+
+@dataclass
+class SDVLMModelConfig(ModelConfig):
+    """Model arguments: TRL's `ModelConfig` with the authors' LoRA recipe as defaults, plus DPE."""
+
+    model_name_or_path: str | None = field(
+        default="llava-hf/llava-1.5-7b-hf", metadata={"help": "A Llava or SD-VLM checkpoint (folder or Hub id)."}
+    )
+    use_peft: bool = field(default=True, metadata={"help": "LoRA (default) or full fine-tuning (false)."})
+    lora_r: int = field(default=128, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=256, metadata={"help": "LoRA alpha."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    use_depth: bool = field(default=True, metadata={"help": "Depth positional encoding on (false: no-depth baseline)."})
+    depth_normalization: str | None = field(
+        default=None, metadata={"help": "minmax or none; default: keep the checkpoint's", "choices": ["minmax", "none"]}
+    )
+    depth_scale: float | None = field(default=None, metadata={"help": "Alpha of DPE; default: the checkpoint's."})
+    freeze_vision_tower: bool = field(
+        default=True, metadata={"help": "Freeze the vision tower in full fine-tuning (LoRA always freezes it)."}
+    )
+
+
+@dataclass
+class SDVLMTrainingConfig(SFTConfig):
+    """`SFTConfig` with the authors' optimisation recipe as defaults and a projector learning rate."""
+
+    output_dir: str | None = field(default="outputs/sdvlm-train", metadata={"help": "Where to save."})
+    learning_rate: float = field(default=2e-4, metadata={"help": "Learning rate of LoRA (or of the LM in full FT)."})
+    projector_lr: float = field(default=2e-5, metadata={"help": "Learning rate of the projector's own group."})
+    num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs."})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "Scheduler."})
+    warmup_steps: float = field(default=0.03, metadata={"help": "Warmup (a float < 1 is a ratio of all steps)."})
+    weight_decay: float = field(default=0.0, metadata={"help": "Weight decay."})
+    remove_unused_columns: bool = field(default=False, metadata={"help": "Keep depth columns for the collator."})
+    max_length: int | None = field(default=None, metadata={"help": "Truncate longer sequences (never images)."})
+
+    def __post_init__(self):
+        # TRL turns bf16 on by default, which Trainer rejects on a CPU-only machine.
+        if self.bf16 is None and not torch.cuda.is_available():
+            self.bf16 = False
+        self.dataset_kwargs = {**(self.dataset_kwargs or {}), "skip_prepare_dataset": True}
+        super().__post_init__()
+
+
+def category_names(dataset) -> list[str] | None:
+    feature = dataset.features.get("category")
+    return list(feature.names) if hasattr(feature, "names") else None
+
+
+def filter_categories(dataset, categories: list[str] | None):
+    """Keep only rows of the given category names (ClassLabel or string column)."""
+    if not categories:
+        return dataset
+    names = category_names(dataset)
+    if names is not None:
+        unknown = sorted(set(categories) - set(names))
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; the dataset has {names}")
+        wanted = {names.index(name) for name in categories}
+    else:
+        wanted = set(categories)
+    return dataset.filter(lambda category: category in wanted, input_columns="category")
+
+
+def load_msmu(dataset_name: str, dataset_config: str | None = None) -> DatasetDict:
+    """The builder's output folder (or a Hub id) as a `DatasetDict`."""
+    if dataset_name is None:
+        raise ValueError("--dataset_name is required (an MSMU folder written by `msmu-build`, or a Hub id)")
+    return load_dataset(dataset_name, dataset_config)
+
+
+def load_model_and_processor(model_args: SDVLMModelConfig):
+    """An `SDVLMForConditionalGeneration` and its processor from a Llava or SD-VLM checkpoint.
+
+    A plain Llava checkpoint loads with no missing keys (DPE has no parameters); its config is
+    lifted to an `SDVLMConfig`. The DPE switches of `model_args` override the checkpoint's.
+    """
+    from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMProcessor
+
+    path = model_args.model_name_or_path
+    overrides = {"use_depth": model_args.use_depth}
+    if model_args.depth_normalization is not None:
+        overrides["depth_normalization"] = model_args.depth_normalization
+    if model_args.depth_scale is not None:
+        overrides["depth_scale"] = model_args.depth_scale
+    # Also lifts a plain Llava config (model_type "llava") to an SDVLMConfig: same fields plus DPE.
+    config = SDVLMConfig.from_pretrained(path, revision=model_args.model_revision, **overrides)
+    dtype = getattr(torch, model_args.dtype) if model_args.dtype not in (None, "auto") else torch.float32
+    model = SDVLMForConditionalGeneration.from_pretrained(
+        path, config=config, revision=model_args.model_revision, dtype=dtype
+    )
+    processor = SDVLMProcessor.from_pretrained(path, revision=model_args.model_revision)
+    return model, processor
+
+
+def lora_config(model_args: SDVLMModelConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=model_args.lora_r,
+        lora_alpha=model_args.lora_alpha,
+        lora_dropout=model_args.lora_dropout,
+        target_modules=model_args.lora_target_modules or LM_LINEAR_REGEX,
+        # The projector is trained in full (the authors' recipe); PEFT keeps a trainable copy.
+        modules_to_save=[PROJECTOR_KEY],
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def param_groups(model: torch.nn.Module, learning_rate: float, projector_lr: float, weight_decay: float) -> list[dict]:
+    """Two groups of trainable parameters: the projector at `projector_lr`, the rest at `learning_rate`."""
+    projector, rest = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (projector if PROJECTOR_KEY in name else rest).append(param)
+    groups = [
+        {"params": rest, "lr": learning_rate, "weight_decay": weight_decay, "name": "lm"},
+        {"params": projector, "lr": projector_lr, "weight_decay": weight_decay, "name": "projector"},
+    ]
+    return [group for group in groups if group["params"]]
+
+
+class SDVLMTrainer(SFTTrainer):
+    """`SFTTrainer` whose optimizer has the projector in its own parameter group (its own lr)."""
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None:
+            opt_model = self.model if model is None else model
+            optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+            groups = param_groups(opt_model, self.args.learning_rate, self.args.projector_lr, self.args.weight_decay)
+            self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
+
+
+def prepare_depth(dataset, processor, use_depth: bool, depth_source: str, cache_dir: str | Path):
+    """Attach depth to `dataset` once, before training: keep the ground-truth `depth` column, or
+    estimate maps for images without one into a `DepthCache` and add a `depth_key` column.
+    Returns (dataset, cache or None)."""
+    has_depth = "depth" in dataset.column_names
+    if not use_depth:
+        return (dataset.remove_columns("depth") if has_depth else dataset), None
+    if depth_source == "dataset" and not has_depth:
+        raise ValueError("--depth_source dataset, but the dataset has no 'depth' column")
+    if depth_source == "dataset" or (depth_source == "auto" and has_depth):
+        return dataset, None
+    cache = DepthCache(cache_dir, estimate_fn=processor.estimate_depth)
+    keys = cache.fill(example["image"].convert("RGB") for example in dataset.select_columns(["image"]))
+    if has_depth:
+        dataset = dataset.remove_columns("depth")
+    return dataset.add_column("depth_key", keys), cache
+
+
+def prepare_model(model, model_args: SDVLMModelConfig):
+    """Freeze what the recipe freezes; wrap with LoRA when `use_peft`."""
+    if model_args.use_peft:
+        from peft import get_peft_model
+
+        model = get_peft_model(model, lora_config(model_args))
+    elif model_args.freeze_vision_tower:
+        model.model.vision_tower.requires_grad_(False)
+    return model
+
+
+def model_card_body(model_args, script_args, training_args, num_rows: int) -> str:
+    mode = f"LoRA r={model_args.lora_r}, alpha={model_args.lora_alpha}" if model_args.use_peft else "full fine-tuning"
+    return (
+        f"# {Path(training_args.output_dir).name}\n\n"
+        "An SD-VLM model (LLaVA with Depth Positional Encoding) trained with `sdvlm-train` "
+        "(TRL `SFTTrainer`).\n\n"
+        f"- Base: `{model_args.model_name_or_path}`\n"
+        f"- Data: `{script_args.dataset_name}` ({num_rows} QA rows"
+        f"{', categories ' + ', '.join(script_args.categories) if script_args.categories else ''})\n"
+        f"- Depth: {'on' if model_args.use_depth else 'off (no-depth baseline)'}\n"
+        f"- Training: {mode}; lr {training_args.learning_rate}, projector lr {training_args.projector_lr}, "
+        f"{training_args.lr_scheduler_type}, seed {training_args.seed}\n"
+    )
+
+
+def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig, model_args: SDVLMModelConfig,
+          callbacks: list | None = None) -> Path:
+    """Train, save (adapter or merged model, processor, model card) and return the output folder."""
+    dataset = load_msmu(script_args.dataset_name, script_args.dataset_config)[script_args.dataset_train_split]
+    dataset = filter_categories(dataset, script_args.categories)
+    if script_args.max_train_samples is not None:
+        dataset = dataset.select(range(min(script_args.max_train_samples, len(dataset))))
+    if len(dataset) == 0:
+        raise ValueError(f"no training rows left in split {script_args.dataset_train_split!r} after filtering")
+
+    model, processor = load_model_and_processor(model_args)
+    cache_dir = script_args.depth_cache_dir or Path(training_args.output_dir) / "depth_cache"
+    needs_depth = model_args.use_depth or script_args.depth_prompt
+    dataset, cache = prepare_depth(dataset, processor, needs_depth, script_args.depth_source, cache_dir)
+    if script_args.depth_prompt:
+        dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
+    keep = KEEP_COLUMNS if model_args.use_depth else ("image", "conversations")
+    dataset = dataset.select_columns([name for name in keep if name in dataset.column_names])
+    model = prepare_model(model, model_args)
+
+    collator = SDVLMDataCollator(
+        processor=processor, max_length=training_args.max_length, use_depth=model_args.use_depth, depth_cache=cache
+    )
+    trainer = SDVLMTrainer(
+        model=model, args=training_args, train_dataset=dataset, processing_class=processor,
+        data_collator=collator, callbacks=callbacks,
+    )
+    resume = training_args.resume_from_checkpoint
+    if isinstance(resume, str) and resume.lower() in ("true", "latest"):
+        resume = get_last_checkpoint(training_args.output_dir)
+    trainer.train(resume_from_checkpoint=resume)
+    return save_trained(trainer, processor, model_args, script_args, training_args, len(dataset))
+
+
+def save_trained(trainer, processor, model_args, script_args, training_args, num_rows: int) -> Path:
+    output_dir = Path(training_args.output_dir)
+    model = trainer.model
+    if model_args.use_peft and script_args.save_merged:
+        model = model.merge_and_unload()
+    if trainer.accelerator.is_main_process:
+        if model_args.use_peft and not script_args.save_merged:
+            model.save_pretrained(output_dir)  # the adapter
+            model.get_base_model().config.save_pretrained(output_dir)  # the DPE switches, for loading
+        else:
+            model.save_pretrained(output_dir)
+        processor.save_pretrained(output_dir)
+        write_model_card(
+            output_dir,
+            model_name=output_dir.name,
+            base_model=model_args.model_name_or_path,
+            datasets=[script_args.dataset_name],
+            body=model_card_body(model_args, script_args, training_args, num_rows),
+        )
+        (output_dir / "sdvlm_training.json").write_text(json.dumps(
+            {"use_depth": model_args.use_depth, "use_peft": model_args.use_peft,
+             "categories": script_args.categories, "num_rows": num_rows,
+             "global_step": trainer.state.global_step, "seed": training_args.seed}, indent=2))
+    trainer.accelerator.wait_for_everyone()
+    return output_dir
+
+
+def parse_args(argv: list[str] | None = None):
+    parser = TrlParser((SDVLMScriptArguments, SDVLMTrainingConfig, SDVLMModelConfig))
+    return parser.parse_args_and_config(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"))
+    script_args, training_args, model_args = parse_args(argv)[:3]
+    train(script_args, training_args, model_args)
+
+
+__all__ = [
+    "SDVLMScriptArguments", "SDVLMModelConfig", "SDVLMTrainingConfig", "SDVLMTrainer", "LM_LINEAR_REGEX",
+    "filter_categories", "load_msmu", "load_model_and_processor", "lora_config", "param_groups",
+    "prepare_depth", "prepare_model", "train", "save_trained", "parse_args", "main",
+]
+
+if __name__ == "__main__":
+    main()

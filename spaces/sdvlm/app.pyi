@@ -1,0 +1,296 @@
+"""SD-VLM Space: ask a spatial question about a photo, with and without the depth encoding.
+
+On the Hub this file runs as it is (`python app.py`; the model from the SDVLM_MODEL variable).
+Locally, `sdvlm-space --model PATH` (sdvlm/space.py) loads this file by path and calls
+`create_app(SpaceConfig(...)).launch(...)`; tests do the same with `prevent_thread_lock=True`.
+
+Named API endpoints (gradio_client): `/answer` (image, depth file or None, question) -> answer text;
+`/ask` (image, depth file, question, ground truth, category) -> answer, depth image, grid image,
+score; `/compare` (image, depth file, question) -> answer with depth, answer without depth;
+`/score_examples` () -> table of the gallery's questions, ground truths, answers and deltas.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image, UnidentifiedImageError
+
+APP_DIR = Path(__file__).resolve().parent
+if str(APP_DIR) not in sys.path:  # the helper modules sit beside this file (also on the Hub)
+    sys.path.insert(0, str(APP_DIR))
+
+from space_examples import DEFAULT_CACHE_DIR, Example, load_examples  # noqa: E402
+from space_inputs import MAX_IMAGE_PIXELS, InputError, check_question, load_depth, load_image  # noqa: E402
+from space_model import DEFAULT_MAX_NEW_TOKENS, ModelUnavailable, SpaceModel, missing_model_message  # noqa: E402
+from space_viz import depth_figure, grid_figure  # noqa: E402
+
+DEFAULT_MODEL = "outputs/quickstart/best"  # where `make quickstart` leaves its DPE checkpoint
+MAX_FILE_SIZE = "25mb"  # per upload; images above MAX_IMAGE_PIXELS are refused after upload anyway
+CONCURRENCY_LIMIT = 2  # model calls at once; more only slows each down on a small CPU machine
+QUEUE_SIZE = 64
+EXAMPLE_QUESTIONS = [
+    "How far is the chair from the camera?",
+    "How tall is the table?",
+    "What is the distance between the bed and the chair?",
+    "How many chairs are there?",
+    "Is the lamp to the left of the sofa from the viewer's perspective?",
+]
+
+
+@dataclass
+class SpaceConfig:
+    """Everything that configures the Space; checked at construction."""
+
+    model: str | None = DEFAULT_MODEL
+    depth_estimator: str | None = None  # override of the checkpoint's configured estimator (path or id)
+    examples_dir: str | None = None  # an MSMU dataset folder; None: build a small synthetic one
+    cache_dir: str = str(DEFAULT_CACHE_DIR)
+    num_examples: int = 8
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+    max_file_size: str | int = MAX_FILE_SIZE
+    concurrency_limit: int = CONCURRENCY_LIMIT
+    queue_size: int = QUEUE_SIZE
+    extra_allowed_paths: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        for name in ("num_examples", "max_new_tokens", "max_image_pixels", "concurrency_limit", "queue_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (0 if name == "num_examples" else 1):
+                raise ValueError(f"SpaceConfig.{name} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def from_env(cls, **overrides) -> "SpaceConfig":
+        """The Hub's way to configure a Space: variables SDVLM_MODEL, SDVLM_DEPTH_ESTIMATOR,
+        SDVLM_EXAMPLES_DIR."""
+        values = {
+            "model": os.environ.get("SDVLM_MODEL", DEFAULT_MODEL),
+            "depth_estimator": os.environ.get("SDVLM_DEPTH_ESTIMATOR") or None,
+            "examples_dir": os.environ.get("SDVLM_EXAMPLES_DIR") or None,
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+from gradio.events import Dependency
+
+class CheckedImage(gr.Image):
+    """gr.Image whose upload errors say what to fix: Gradio opens the file before our code runs,
+    and its own failure on a non-image would reach the visitor as a bare "Error"."""
+
+    is_template = True  # rendered by Gradio's own Image front end
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Image.DecompressionBombError as error:
+            raise gr.Error(f"The image has far too many pixels ({error}); downscale it and upload it again.") from error
+        except (UnidentifiedImageError, OSError) as error:
+            name = getattr(payload, "orig_name", None) or "the upload"
+            raise gr.Error(f"'{name}' is not an image that can be read; upload a PNG, JPEG or WebP photo.") from error
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def _visitor_errors(function):
+    """Turn input problems into messages on the page (gr.Error); the server keeps serving."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (InputError, ModelUnavailable) as error:
+            raise gr.Error(str(error)) from error
+        except ValueError as error:  # the processor's checks name the problem (e.g. unusable depth)
+            raise gr.Error(f"The model could not use this input: {error}") from error
+
+    return wrapper
+
+
+class SpaceApp:
+    """The model, the gallery and the page that puts them together."""
+
+    def __init__(self, config: SpaceConfig):
+        self.config = config
+        try:
+            self.model: SpaceModel | None = SpaceModel.load(config.model, config.depth_estimator, config.max_new_tokens)
+            self.model_error = None
+        except ModelUnavailable as error:
+            self.model, self.model_error = None, str(error)
+        self.examples: list[Example] = (
+            load_examples(config.examples_dir, config.cache_dir, config.num_examples) if config.num_examples else []
+        )
+        self.demo = self._build()
+
+    # ---- request handlers (each one a named endpoint) -------------------------------------
+
+    @_visitor_errors
+    def answer(self, image_path, depth_path, question):
+        """Answer a question about an image; depth from the uploaded map or estimated."""
+        image, depth, question = self._read(image_path, depth_path, question)
+        return self._ready_model().answer(image, question, depth)
+
+    @_visitor_errors
+    def ask(self, image_path, depth_path, question, ground_truth, category):
+        """Answer, the depth map, the depth-encoding grid and the score against a ground truth."""
+        image, depth, question = self._read(image_path, depth_path, question)
+        prediction = self._ready_model().predict(image, question, depth)
+        return (
+            prediction.answer,
+            depth_figure(prediction.depth, prediction.depth_label),
+            grid_figure(prediction.model_view, prediction.grid),
+            score_markdown(prediction.answer, ground_truth, category),
+        )
+
+    @_visitor_errors
+    def compare(self, image_path, depth_path, question):
+        """The same question answered with the depth encoding and without it."""
+        image, depth, question = self._read(image_path, depth_path, question)
+        model = self._ready_model()
+        if depth is None:
+            depth = model.estimate_depth(image)  # once, for the with-depth answer only
+        return model.answer(image, question, depth, use_depth=True), model.answer(image, question, use_depth=False)
+
+    @_visitor_errors
+    def score_examples(self, progress=gr.Progress()):
+        """Run the model on every gallery example and score it against the ground truth."""
+        model = self._ready_model()
+        rows = []
+        for example in progress.tqdm(self.examples, desc="examples"):
+            image = load_image(example.image, self.config.max_image_pixels)
+            depth = load_depth(example.depth, image.size) if example.depth else None
+            answer = model.answer(image, example.question, depth)
+            delta, success = score_item(answer, example.answer, example.category)
+            rows.append([example.category, example.question, example.answer, answer,
+                         None if delta is None else round(delta, 3), success])
+        return rows
+
+    def _ready_model(self) -> SpaceModel:
+        if self.model is None:
+            raise ModelUnavailable(self.model_error or missing_model_message(self.config.model))
+        return self.model
+
+    def _read(self, image_path, depth_path, question):
+        if not image_path:
+            raise InputError("No image: upload a photo (any size and aspect ratio) or pick an example.")
+        question = check_question(question)
+        image = load_image(image_path, self.config.max_image_pixels)
+        depth = load_depth(depth_path, image.size) if depth_path else None
+        return image, depth, question
+
+    # ---- the page -----------------------------------------------------------------------------
+
+    def _build(self) -> gr.Blocks:
+        with gr.Blocks(title="SD-VLM: measure a scene") as demo:
+            gr.Markdown(INTRO)
+            if self.model is None:
+                gr.Markdown(f"> **No model loaded.** {self.model_error}", elem_id="model-missing")
+            with gr.Row():
+                with gr.Column():
+                    image = CheckedImage(label="Image (any size and aspect ratio)", type="filepath", image_mode=None,
+                                         sources=["upload", "clipboard"], elem_id="image")
+                    depth_file = gr.File(label="Depth map (optional): 16-bit PNG in millimetres or .npy in meters",
+                                         file_types=[".png", ".npy"], type="filepath", elem_id="depth-file")
+                    question = gr.Textbox(label="Question", placeholder=EXAMPLE_QUESTIONS[0], lines=2, elem_id="question")
+                    with gr.Row():
+                        ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
+                        compare_button = gr.Button("Compare with / without depth", elem_id="compare")
+                    gr.Examples([[q] for q in EXAMPLE_QUESTIONS], inputs=[question], label="Example questions",
+                                api_name="load_question")
+                with gr.Column():
+                    answer = gr.Textbox(label="Answer", interactive=False, elem_id="answer")
+                    with gr.Row():
+                        ground_truth = gr.Textbox(label="Ground truth (gallery examples)", interactive=False, elem_id="ground-truth")
+                        category = gr.Textbox(label="Category", interactive=False, elem_id="category")
+                    score = gr.Markdown(elem_id="score")
+                    with gr.Row():
+                        with_depth = gr.Textbox(label="Answer with depth", interactive=False, elem_id="with-depth")
+                        without_depth = gr.Textbox(label="Answer without depth", interactive=False, elem_id="without-depth")
+                    with gr.Row():
+                        depth_image = gr.Image(label="Depth map given to the model", type="pil", interactive=False,
+                                               elem_id="depth-image")
+                        grid_image = gr.Image(label="What the depth encoding sees", type="pil", interactive=False,
+                                              elem_id="grid-image")
+            with gr.Accordion("Examples from held-out synthetic scenes", open=True):
+                if self.examples:
+                    gr.Examples(
+                        [[e.image, e.depth, e.question, e.answer, e.category] for e in self.examples],
+                        inputs=[image, depth_file, question, ground_truth, category],
+                        label="Pick one, then press Ask", elem_id="examples", api_name="load_example",
+                    )
+                score_button = gr.Button("Run the model on every example", elem_id="score-examples")
+                table = gr.Dataframe(headers=["category", "question", "ground truth", "answer", "delta", "success"],
+                                     interactive=False, elem_id="examples-table")
+            hidden_answer = gr.Button(visible=False)
+
+            # A new upload or an edited question is no longer the gallery example: drop its ground truth.
+            for event in (image.upload, depth_file.upload, question.input):
+                event(lambda: ("", ""), outputs=[ground_truth, category], queue=False, api_visibility="private")
+            model_call = {"concurrency_id": "model"}  # one limit shared by every endpoint that runs the model
+            ask_inputs = [image, depth_file, question, ground_truth, category]
+            ask_outputs = [answer, depth_image, grid_image, score]
+            ask_button.click(self.ask, ask_inputs, ask_outputs, api_name="ask", **model_call)
+            question.submit(self.ask, ask_inputs, ask_outputs, api_visibility="private", **model_call)
+            compare_button.click(self.compare, [image, depth_file, question], [with_depth, without_depth],
+                                 api_name="compare", **model_call)
+            score_button.click(self.score_examples, None, table, api_name="score_examples", **model_call)
+            hidden_answer.click(self.answer, [image, depth_file, question], answer, api_name="answer", **model_call)
+        demo.queue(default_concurrency_limit=self.config.concurrency_limit, max_size=self.config.queue_size)
+        return demo
+
+    def launch(self, server_name: str = "127.0.0.1", server_port: int = 7860, **kwargs):
+        """Serve the page; binds 127.0.0.1 unless told otherwise. Extra kwargs go to `Blocks.launch`."""
+        allowed = [str(Path(e.image).parent) for e in self.examples[:1]] + list(self.config.extra_allowed_paths)
+        return self.demo.launch(server_name=server_name, server_port=server_port, max_file_size=self.config.max_file_size,
+                                allowed_paths=allowed, **kwargs)
+
+
+def create_app(config: SpaceConfig | None = None) -> SpaceApp:
+    return SpaceApp(config or SpaceConfig.from_env())
+
+
+def score_item(answer: str, ground_truth: str, category: str) -> tuple[float | None, bool]:
+    """delta = max(pred/gt, gt/pred) by the MSMU metric (None for qualitative items) and success."""
+    from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
+
+    item = compute_msmu_accuracy(predictions=[answer], references=[ground_truth], categories=[category],
+                                 return_per_item=True)["items"][0]
+    return item.get("delta"), bool(item["success"])
+
+
+def score_markdown(answer: str, ground_truth: str | None, category: str | None) -> str:
+    if not ground_truth:
+        return ""
+    try:
+        delta, success = score_item(answer, ground_truth, category)
+    except ValueError as error:  # a reference the metric cannot read: say so instead of failing the request
+        return f"Ground truth `{ground_truth}` could not be scored: {error}"
+    verdict = "correct" if success else "wrong"
+    if delta is None:
+        return f"**{verdict}** against the ground truth `{ground_truth}` ({category})."
+    return (f"delta = max(pred/gt, gt/pred) = **{delta:.3f}** against the ground truth `{ground_truth}` "
+            f"({category}): **{verdict}** at the MSMU threshold 1.25.")
+
+
+INTRO = """# SD-VLM: measure a scene
+Ask a spatial question (sizes, distances, counts, left/right) about a photo. SD-VLM adds a
+**depth positional encoding** to the image tokens: upload a depth map (16-bit PNG in millimetres,
+or `.npy` in meters) or let the model's depth estimator make one. The page shows the depth map,
+the grid of values the encoding received (one cell per image token), and the answers with and
+without depth.
+"""
+
+if __name__ == "__main__":  # the Hub runs `python app.py`; it sets GRADIO_SERVER_NAME to 0.0.0.0 there
+    create_app().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+
+__all__ = ["SpaceConfig", "SpaceApp", "CheckedImage", "create_app", "score_item", "score_markdown",
+           "DEFAULT_MODEL", "MAX_FILE_SIZE", "CONCURRENCY_LIMIT", "EXAMPLE_QUESTIONS"]

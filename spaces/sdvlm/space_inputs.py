@@ -1,0 +1,160 @@
+"""Reading and checking what a visitor uploads: the image, the optional depth map, the question.
+
+Every check raises `InputError` with a message that says what to fix; the app shows it with
+`gr.Error` and keeps serving. Nothing here imports gradio, so the checks are testable alone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Configurable limits (the app and `sdvlm-space` pass their own values; these are the defaults).
+MAX_IMAGE_PIXELS = 4096 * 4096  # larger photos are slow to encode and never help a 336px vision tower
+MAX_QUESTION_CHARS = 500
+DEPTH_SUFFIXES = (".png", ".npy")
+
+
+class InputError(ValueError):
+    """A visitor's input cannot be used; the message says what to fix."""
+
+
+def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Open an uploaded image as RGB, upright (EXIF orientation applied).
+
+    Returns a PIL image of any size and aspect ratio up to `max_pixels` (width * height).
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # Our limit is the one that matters; Pillow's own bomb warning would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)  # lazy: reads the header only, so the size check is cheap
+    except Image.DecompressionBombError as error:
+        raise InputError(
+            f"The image is far over the pixel limit of {max_pixels:,} ({error}). Downscale it "
+            "(for example to at most 2048 px on the long side) and upload it again."
+        ) from error
+    except (UnidentifiedImageError, OSError) as error:
+        raise InputError(
+            f"The uploaded file '{path.name}' is not an image that can be read "
+            f"({type(error).__name__}). Upload a PNG, JPEG or WebP photo."
+        ) from error
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InputError(
+            f"The image is {width}x{height} = {width * height:,} pixels, over the limit of "
+            f"{max_pixels:,}. Downscale it (for example to at most 2048 px on the long side) "
+            "and upload it again."
+        )
+    try:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    except (OSError, ValueError) as error:  # truncated or corrupt pixel data
+        raise InputError(
+            f"The image '{path.name}' is damaged and cannot be decoded ({error}). "
+            "Upload an intact PNG, JPEG or WebP file."
+        ) from error
+    return image
+
+
+def load_depth(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
+    """Read a depth map that goes with the image: a 16-bit PNG in millimetres or a `.npy` in meters.
+
+    `image_size` is the image's (width, height). Returns a float32 (H, W) array in meters with
+    0 where the depth is invalid (0 in the PNG, non-finite in the .npy).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        depth = _read_npy(path)
+    elif suffix == ".png":
+        depth = _read_png_millimetres(path)
+    else:
+        raise InputError(
+            f"The depth file '{path.name}' has the suffix '{suffix}'; upload a 16-bit PNG in "
+            "millimetres (.png) or a NumPy array in meters (.npy)."
+        )
+    width, height = image_size
+    if depth.shape != (height, width):
+        raise InputError(
+            f"The depth map is {depth.shape[1]}x{depth.shape[0]} (width x height) but the image is "
+            f"{width}x{height}; upload the depth map recorded with this image, pixel-aligned and "
+            "at the same size."
+        )
+    depth = np.where(np.isfinite(depth), depth, 0.0).astype(np.float32)
+    if (depth < 0).any():
+        raise InputError(
+            f"The depth map '{path.name}' has negative values (min {depth.min():.3g}); depth must "
+            "be distances >= 0, with 0 meaning invalid."
+        )
+    if not (depth > 0).any():
+        raise InputError(
+            f"The depth map '{path.name}' has no valid pixel (all 0 or non-finite); upload a real "
+            "depth map or leave the field empty to have depth estimated."
+        )
+    return depth
+
+
+def check_question(question: str | None, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """Strip the question and check it is there and not too long."""
+    question = (question or "").strip()
+    if not question:
+        raise InputError("The question is empty; type a question about the image, e.g. "
+                         "'How far is the chair from the camera?'.")
+    if len(question) > max_chars:
+        raise InputError(f"The question has {len(question)} characters; keep it under {max_chars}.")
+    return question
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        # allow_pickle=False: an uploaded .npy is untrusted data, never code.
+        depth = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise InputError(
+            f"The depth file '{path.name}' is not a readable NumPy array ({error}). Save it with "
+            "numpy.save(path, depth_in_meters) as a float (H, W) array."
+        ) from error
+    if depth.ndim == 3 and depth.shape[-1] == 1:
+        depth = depth[..., 0]
+    if depth.ndim != 2 or not np.issubdtype(depth.dtype, np.number):
+        raise InputError(
+            f"The depth array '{path.name}' has shape {depth.shape} and dtype {depth.dtype}; it "
+            "must be a numeric (H, W) array in meters."
+        )
+    return depth.astype(np.float32)
+
+
+def _read_png_millimetres(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as png:
+            png.load()
+            mode = png.mode
+            depth = np.asarray(png)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise InputError(
+            f"The depth file '{path.name}' is not a readable PNG ({type(error).__name__}); upload "
+            "a 16-bit single-channel PNG in millimetres."
+        ) from error
+    # Pillow opens 16-bit greyscale PNGs as "I;16" (sometimes "I"); 8-bit ones would be a colour
+    # visualisation, not a measurement, so they are refused rather than silently misread.
+    if mode not in ("I;16", "I;16B", "I;16L", "I") or depth.ndim != 2:
+        raise InputError(
+            f"The depth PNG '{path.name}' has mode {mode}; it must be a 16-bit single-channel PNG "
+            "in millimetres (as Kinect/ScanNet/NYU depth is stored), not a colour picture."
+        )
+    return depth.astype(np.float32) / 1000.0
+
+
+__all__ = [
+    "InputError",
+    "MAX_IMAGE_PIXELS",
+    "MAX_QUESTION_CHARS",
+    "DEPTH_SUFFIXES",
+    "load_image",
+    "load_depth",
+    "check_question",
+]

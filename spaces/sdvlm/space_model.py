@@ -1,0 +1,139 @@
+"""The SD-VLM model behind the Space: loading it, estimating depth, asking with and without depth.
+
+Depth flows exactly as in training: the processor aligns the depth map with the image the vision
+tower sees and returns `depth_values`; the model adds the depth positional encoding to the image
+tokens. "Without depth" is the same call with `depth_values` left out.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+DEFAULT_MAX_NEW_TOKENS = 32
+
+
+class ModelUnavailable(RuntimeError):
+    """No usable checkpoint; the message tells the visitor how to get one."""
+
+
+@dataclass
+class Prediction:
+    """One answer and what the model was shown.
+
+    `depth` (H, W) float32 is the map given to the processor (meters, or relative inverse depth
+    when estimated); `grid` (grid_h, grid_w) float32 holds the values the depth encoding saw;
+    `model_view` (S, S, 3) uint8 is the square image the vision tower saw.
+    """
+
+    answer: str
+    depth: np.ndarray
+    depth_label: str
+    grid: np.ndarray
+    model_view: np.ndarray
+
+
+def missing_model_message(path: str | None) -> str:
+    return (
+        f"No SD-VLM checkpoint found at '{path}'. Run `make quickstart` (it trains a tiny model and "
+        "leaves it at outputs/quickstart/best), or start the Space with `sdvlm-space --model PATH` "
+        "(or set SDVLM_MODEL) to a local checkpoint folder or a Hub model id."
+    )
+
+
+class SpaceModel:
+    """An SD-VLM model and its processor, ready to answer one question about one image."""
+
+    def __init__(self, model, processor, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, depth_is_metric: bool = False):
+        self.model = model.eval()
+        self.processor = processor
+        self.max_new_tokens = max_new_tokens
+        self.depth_is_metric = depth_is_metric
+        # The processor loads its estimator lazily on first use; two requests must not both load it.
+        self._estimator_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: str | None, depth_estimator: str | None = None, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> "SpaceModel":
+        """Load a checkpoint (local folder or Hub id) and, optionally, a depth estimator override
+        (local folder or Hub id of a transformers depth-estimation model)."""
+        if not path or (_looks_local(path) and not (Path(path) / "config.json").is_file()):
+            raise ModelUnavailable(missing_model_message(path))
+        import modeling_sdvlm  # noqa: F401  (registers the "sdvlm" model type with the Auto classes)
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        try:
+            model = AutoModelForImageTextToText.from_pretrained(path)
+            processor = AutoProcessor.from_pretrained(path)
+        except OSError as error:  # a Hub id that does not resolve, offline, or an incomplete folder
+            raise ModelUnavailable(f"{missing_model_message(path)} (loading failed: {error})") from error
+        estimator_id = depth_estimator or getattr(model.config, "depth_estimator", "") or ""
+        if depth_estimator:
+            from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+            processor.set_depth_estimator(
+                AutoModelForDepthEstimation.from_pretrained(depth_estimator),
+                AutoImageProcessor.from_pretrained(depth_estimator),
+            )
+        # Depth-Anything's relative models predict inverse depth (no unit); only metric ones give meters.
+        return cls(model, processor, max_new_tokens, depth_is_metric="metric" in str(estimator_id).lower())
+
+    @property
+    def uses_depth(self) -> bool:
+        return bool(getattr(self.model.config, "use_depth", True))
+
+    def estimate_depth(self, image: Image.Image) -> np.ndarray:
+        """(H, W) float32 depth for `image` from the configured (or injected) estimator."""
+        with self._estimator_lock:
+            return np.asarray(self.processor.estimate_depth([image])[0], dtype=np.float32)
+
+    def predict(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> Prediction:
+        """Answer `question` about `image`; `depth` (H, W) meters, or None to estimate it."""
+        if depth is None:
+            depth = self.estimate_depth(image)
+            label = "estimated depth (m)" if self.depth_is_metric else "estimated relative inverse depth (larger = nearer)"
+        else:
+            label = "depth (m)"
+        inputs = self._inputs(image, question, depth)
+        grid = self.model.model.depth_grid(inputs["depth_values"])[0].float().numpy()
+        answer = self._generate(inputs, use_depth)
+        mean, std = self.processor.image_processor.image_mean, self.processor.image_processor.image_std
+        from space_viz import model_view_image  # local import keeps this module free of matplotlib
+
+        view = model_view_image(inputs["pixel_values"][0].float().numpy(), mean, std)
+        return Prediction(answer=answer, depth=depth, depth_label=label, grid=grid, model_view=view)
+
+    def answer(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> str:
+        """Only the answer text; depth is estimated when not given and `use_depth` is on."""
+        if use_depth and depth is None:
+            depth = self.estimate_depth(image)
+        return self._generate(self._inputs(image, question, depth if use_depth else None), use_depth)
+
+    def _inputs(self, image: Image.Image, question: str, depth: np.ndarray | None):
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+        prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        # estimate_depth=False: the Space estimates depth itself (to show it), never twice.
+        return self.processor(images=[image], text=[prompt], depth=None if depth is None else [depth],
+                              estimate_depth=False, return_tensors="pt")
+
+    @torch.inference_mode()
+    def _generate(self, inputs, use_depth: bool) -> str:
+        inputs = dict(inputs)
+        if not use_depth:
+            inputs.pop("depth_values", None)
+        inputs = {name: value.to(self.model.device) if hasattr(value, "to") else value for name, value in inputs.items()}
+        output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
+
+
+def _looks_local(path: str) -> bool:
+    """A Hub id is "name" or "owner/name"; anything that exists or looks like a path is local."""
+    return Path(path).exists() or path.startswith((".", "/", "~")) or path.count("/") > 1 or "\\" in path
+
+
+__all__ = ["DEFAULT_MAX_NEW_TOKENS", "ModelUnavailable", "Prediction", "SpaceModel", "missing_model_message"]

@@ -1,0 +1,23 @@
+"""Shared test fixtures. Keep this file small: each area owns its own test modules."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The real RGB-D samples live beside the project, never inside it.
+SHARED_DATA = Path(os.environ.get("SDVLM_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path to ../shared/data; tests that use it skip cleanly where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real RGB-D samples not found at {SHARED_DATA} (../shared is absent)")
+    return SHARED_DATA

@@ -1,0 +1,376 @@
+"""Geometric checks of the MSMU pipeline on synthetic rooms.
+
+Each answer is recomputed here by a different route than the pipeline takes: distances from the
+camera-frame `objects` column or by alternating projections between boxes, heights from the box
+corners seen through the camera pose, camera distances from the depth map, visibility from a render
+of the object alone on a padded canvas. Question kinds and the labels a question uses are recovered
+by matching the question against the templates.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+from dataset_builders.msmu import templates as T
+from dataset_builders.msmu.geometry import box_box_distance, box_corners, yaw_matrix
+from dataset_builders.msmu.pipeline import frame_context, frame_rows, scene_rng, select_questions
+from dataset_builders.msmu.questions import GENERATORS, QAConfig
+from dataset_builders.msmu.render import Box, Room, render_boxes
+from dataset_builders.msmu.sources.synthetic import SyntheticSource
+from dataset_builders.msmu.visibility import VisibilityConfig
+from metrics.msmu_accuracy.parsing import parse_answer
+
+WIDTH, HEIGHT = 96, 72
+VIS = VisibilityConfig()
+HALF_ULP = 0.005 + 1e-4  # answers are rounded to 2 decimals
+
+
+def _pattern(template: str) -> re.Pattern:
+    text = re.escape(template)
+    for key in ("o", "a", "b", "r"):
+        text = text.replace(re.escape("{" + key + "}"), f"(?P<{key}>.+?)")
+    for key, alt in (("side", "left|right"), ("dir", "above|below"), ("ref", r"[\d.]+ m"), ("cats", ".+?"), ("acat", ".+?"), ("cat", ".+?")):
+        text = text.replace(re.escape("{" + key + "}"), f"(?P<{key}>{alt})")
+    return re.compile(f"^{text}$")
+
+
+KINDS = {}
+for kind, group in T.SIZE_QUESTIONS.items():
+    KINDS[f"size_{kind}"] = group
+for mode, group in T.CAMERA_DISTANCE_QUESTIONS.items():
+    KINDS[f"camera_{mode}"] = group
+for mode, group in T.OBJECT_DISTANCE_QUESTIONS.items():
+    KINDS[f"object_{mode}"] = group
+for kind, group in T.POSITION_QUESTIONS.items():
+    KINDS[f"position_{kind}"] = group
+for kind, group in T.REFERENCE_QUESTIONS.items():
+    KINDS[f"refer_{kind}"] = group
+for kind, group in T.COMPARE_WHICH.items():
+    KINDS[f"which_{kind}"] = group
+for kind, group in T.COMPARE_YESNO.items():
+    KINDS[f"yesno_{kind}"] = group
+KINDS.update(
+    count=T.COUNT_QUESTIONS,
+    left_right=T.LEFT_RIGHT_QUESTIONS,
+    left_right_which=T.LEFT_RIGHT_WHICH,
+    front=T.FRONT_BEHIND_QUESTIONS,
+    behind=T.BEHIND_QUESTIONS,
+    closer_which=T.CLOSER_WHICH,
+    exist=T.EXIST_QUESTIONS,
+)
+PATTERNS = [(kind, _pattern(t)) for kind, group in KINDS.items() for t in group]
+
+
+def classify(question: str):
+    """(kind, groupdict) of the only template the question matches."""
+    hits = [(kind, m.groupdict()) for kind, p in PATTERNS if (m := p.match(question))]
+    kinds = {k for k, _ in hits}
+    assert len(kinds) == 1, f"{question!r} matches {kinds}"
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """[(scene, frame, rows)] for 4 rooms x 3 views, with many questions per frame."""
+    source = SyntheticSource(num_scenes=4, seed=3, image_size=(WIDTH, HEIGHT), frames_per_scene=3)
+    qa = QAConfig(qa_per_frame=80, categories=source.categories, colors=source.colors)
+    out = []
+    for scene_id in source.scene_ids():
+        scene = source.load(scene_id)
+        for index, frame in enumerate(scene.frames):
+            out.append((scene, frame, frame_rows(scene, frame, VIS, qa, scene_rng(0, scene_id, index))))
+    assert sum(len(rows) for _, _, rows in out) > 300
+    return out
+
+
+def _resolve(label: str, scene, frame) -> int:
+    """The id of the only present object (any mask pixel) called `label` by category or name."""
+    present = [o for o in scene.objects if frame.instance_masks.get(o.id) is not None and frame.instance_masks[o.id].any()]
+    by_category = [o.id for o in present if o.category == label]
+    by_name = [o.id for o in present if o.name == label]
+    matches = by_category if by_category else by_name
+    assert len(matches) == 1, f"label {label!r} is absent or ambiguous in frame {frame.frame_id}: {matches}"
+    return matches[0]
+
+
+def _objects(scene):
+    return {o.id: o for o in scene.objects}
+
+
+def _closest_by_projection(a, b, iterations=4000) -> float:
+    """Distance between two boxes by alternating projections (converges for convex sets)."""
+
+    def project(point, box):
+        rot = yaw_matrix(box.yaw)
+        local = np.clip(rot.T @ (point - box.center), -box.size / 2, box.size / 2)
+        return box.center + rot @ local
+
+    q = b.center.copy()
+    for _ in range(iterations):
+        p = project(q, a)
+        q = project(p, b)
+    return float(np.linalg.norm(p - q))
+
+
+def test_box_distance_against_alternating_projections():
+    rng = np.random.default_rng(0)
+    source_boxes = []
+    for _ in range(30):
+        size = rng.uniform(0.2, 2.0, 3)
+        center = np.append(rng.uniform(-3, 3, 2), rng.uniform(0, 2))
+        source_boxes.append(Box(0, center, size, float(rng.uniform(0, 2 * np.pi)), (0, 0, 0)))
+    for a, b in zip(source_boxes[::2], source_boxes[1::2]):
+        exact = box_box_distance(a.center, a.size, a.yaw, b.center, b.size, b.yaw)
+        assert exact == pytest.approx(_closest_by_projection(a, b), abs=2e-4)
+
+
+def test_object_distances_equal_box_geometry(frames):
+    checked = 0
+    for scene, frame, rows in frames:
+        objects = _objects(scene)
+        for row in rows:
+            kind, groups = classify(row["question"])
+            if kind not in ("object_center", "object_closest"):
+                continue
+            a, b = (objects[_resolve(groups[k], scene, frame)] for k in ("a", "b"))
+            assert sorted(row["question_objects"]) == sorted([a.id, b.id])
+            if kind == "object_center":
+                # Rigid motion keeps distances: the camera-frame centers of the objects column agree.
+                cam = {o["id"]: np.array(o["center"]) for o in row["objects"]}
+                expected = np.linalg.norm(cam[a.id] - cam[b.id])
+            else:
+                expected = _closest_by_projection(a, b)
+            assert row["answer_value"][0] == pytest.approx(expected, abs=HALF_ULP)
+            checked += 1
+    assert checked > 20
+
+
+def test_heights_and_sizes_are_box_extents_along_gravity(frames):
+    checked = 0
+    for scene, frame, rows in frames:
+        objects = _objects(scene)
+        rot, origin = frame.pose[:3, :3], frame.pose[:3, 3]
+        up_cam = rot.T @ np.array([0.0, 0.0, 1.0])
+        for row in rows:
+            kind, groups = classify(row["question"])
+            if not kind.startswith("size_"):
+                continue
+            obj = objects[_resolve(groups["o"], scene, frame)]
+            corners_cam = (box_corners(obj.center, obj.size, obj.yaw) - origin) @ rot
+            along_up = corners_cam @ up_cam
+            height = along_up.max() - along_up.min()
+            horizontal = sorted(obj.size[:2])
+            expected = {
+                "size_height": [height],
+                "size_length": [horizontal[1]],
+                "size_width": [horizontal[0]],
+                "size_dims": [horizontal[1], horizontal[0], height],
+            }[kind]
+            assert row["answer_value"] == pytest.approx(expected, abs=HALF_ULP)
+            checked += 1
+    assert checked > 20
+
+
+def _mask_points(frame, mask):
+    v, u = np.nonzero(mask)
+    z = frame.depth[v, u].astype(np.float64)
+    fx, fy, cx, cy = frame.intrinsics
+    return np.stack([(u - cx) / fx * z, (v - cy) / fy * z, z], axis=1)
+
+
+def test_camera_distances_match_depth_map(frames):
+    checked_tight = 0
+    for scene, frame, rows in frames:
+        objects = _objects(scene)
+        for row in rows:
+            kind, groups = classify(row["question"])
+            if kind not in ("camera_center", "camera_closest", "position_forward"):
+                continue
+            obj = objects[_resolve(groups["o"], scene, frame)]
+            points = _mask_points(frame, frame.instance_masks[obj.id])
+            radius = np.linalg.norm(obj.size) / 2
+            value = row["answer_value"][0]
+            norms = np.linalg.norm(points, axis=1)
+            if kind == "camera_center":
+                # Every visible surface point lies within the box's half-diagonal of its center.
+                assert np.all(np.abs(norms - value) <= radius + 0.01)
+            elif kind == "position_forward":
+                assert np.all(np.abs(points[:, 2] - value) <= radius + 0.01)
+            else:
+                # The nearest point of a convex box seen from outside is never hidden by the box
+                # itself; for an unoccluded object the depth map sees it to within a pixel's width.
+                assert norms.min() >= value - HALF_ULP - 2e-3
+                occluded = next(o for o in row["objects"] if o["id"] == obj.id)
+                if _independent_visibility(scene, frame, obj)[1] == 0.0:
+                    pixel = norms.min() / frame.intrinsics[0] * 2
+                    assert norms.min() <= value + HALF_ULP + pixel + 0.01, occluded
+                    checked_tight += 1
+    assert checked_tight > 3
+
+
+def _independent_visibility(scene, frame, obj, pad=200):
+    """(truncation, occlusion) from a render of the object alone on a canvas padded by `pad`."""
+    fx, fy, cx, cy = frame.intrinsics
+    room = Room(size=np.array([200.0, 200.0, 200.0]))
+    box = [Box(obj.id, obj.center, obj.size, obj.yaw, (255, 255, 255))]
+    big = render_boxes(room, box, np.array([fx, fy, cx + pad, cy + pad]), frame.pose, WIDTH + 2 * pad, HEIGHT + 2 * pad)
+    silhouette = big.masks[obj.id]
+    window = silhouette[pad : pad + HEIGHT, pad : pad + WIDTH]
+    truncation = 1.0 - window.sum() / max(silhouette.sum(), 1)
+    mask = frame.instance_masks[obj.id]
+    hidden = (window & ~mask).sum()
+    occlusion = hidden / max(hidden + mask.sum(), 1)
+    return truncation, occlusion
+
+
+def test_visibility_thresholds_hold(frames):
+    kept = rejected = 0
+    for scene, frame, rows in frames:
+        if not rows:
+            continue
+        listed = {o["id"] for o in rows[0]["objects"]}
+        for obj in scene.objects:
+            mask = frame.instance_masks.get(obj.id)
+            if mask is None or not mask.any():
+                assert obj.id not in listed
+                continue
+            truncation, occlusion = _independent_visibility(scene, frame, obj)
+            area = mask.sum() / mask.size
+            # Pixel counts approximate the exact polygon areas: a few percent of slack.
+            if obj.id in listed:
+                kept += 1
+                assert area >= VIS.min_area and mask.sum() >= VIS.min_pixels
+                assert truncation <= VIS.max_truncation + 0.06
+                assert occlusion <= VIS.max_occlusion + 0.02
+            else:
+                rejected += 1
+                assert (
+                    area < VIS.min_area
+                    or mask.sum() < VIS.min_pixels
+                    or truncation > VIS.max_truncation - 0.06
+                    or occlusion > VIS.max_occlusion - 0.02
+                )
+    assert kept > 20 and rejected > 3
+
+
+def test_no_question_about_absent_or_ambiguous_objects(frames):
+    for scene, frame, rows in frames:
+        present = {o.category for o in scene.objects if o.id in frame.instance_masks}
+        present_names = {o.name for o in scene.objects if o.id in frame.instance_masks}
+        for row in rows:
+            kind, groups = classify(row["question"])
+            listed = {o["id"] for o in row["objects"]}
+            assert set(row["question_objects"]) <= listed
+            for key in ("o", "a", "b", "r"):
+                if key in groups:
+                    assert _resolve(groups[key], scene, frame) in row["question_objects"]
+            if kind == "exist":
+                name = groups.get("cat") or groups["acat"].split(" ", 1)[1]
+                if row["answer"] == "Yes":
+                    assert any(o["category"] == name for o in row["objects"])
+                else:
+                    assert name not in present and name not in present_names
+                    assert row["question_objects"] == []
+            if kind == "count":
+                category = next(c for c in present if T.pluralize(c) == groups["cats"])
+                everyone = [o for o in scene.objects if o.category == category and o.id in frame.instance_masks]
+                assert int(row["answer"]) == len(everyone) == sum(o["category"] == category for o in row["objects"])
+
+
+def test_qualitative_answers_follow_the_geometry(frames):
+    checked = 0
+    for scene, frame, rows in frames:
+        for row in rows:
+            kind, groups = classify(row["question"])
+            if row["category"] not in ("relative_position", "scale_compare"):
+                continue
+            cam = {o["id"]: o for o in row["objects"]}
+            a_id, b_id = (_resolve(groups[k], scene, frame) for k in ("a", "b"))
+            a, b = cam[a_id], cam[b_id]
+            if kind in ("left_right", "left_right_which"):
+                a_first = (a["center"][0] < b["center"][0]) == (groups["side"] == "left")
+            elif kind in ("front", "closer_which"):
+                a_first = a["center"][2] < b["center"][2]
+            elif kind == "behind":
+                a_first = a["center"][2] > b["center"][2]
+            else:
+                key = kind.split("_")[1]
+                measure = {
+                    "taller": lambda o: o["size"][2],
+                    "longer": lambda o: max(o["size"][:2]),
+                    "bigger": lambda o: np.prod(o["size"]),
+                }[key]
+                a_first = measure(a) > measure(b)
+            if kind.startswith("which") or kind.endswith("which"):
+                assert row["answer"] == f"The {groups['a'] if a_first else groups['b']}"
+            else:
+                assert row["answer"] == ("Yes" if a_first else "No")
+            checked += 1
+    assert checked > 30
+
+
+def test_answers_parse_back_to_their_values(frames):
+    for _, _, rows in frames:
+        for row in rows:
+            values = row["answer_value"]
+            assert values == [round(v, 2) for v in values]
+            if values:
+                parsed = parse_answer(row["answer"])
+                assert parsed is not None and parsed.values == pytest.approx(values)
+            else:
+                assert row["category"] in ("relative_position", "scale_compare", "zero")
+            assert row["conversations"][0]["value"] == "<image>\n" + row["question"]
+            assert row["conversations"][1]["value"] == row["answer"]
+
+
+def test_every_category_and_round_robin(frames):
+    seen = {row["category"] for _, _, rows in frames for row in rows}
+    assert seen == set(T.CATEGORY_NAMES)
+    scene, frame, _ = max(frames, key=lambda item: len({r["category"] for r in item[2]}))
+    qa = QAConfig(qa_per_frame=8, categories=SyntheticSource.categories, colors=SyntheticSource.colors)
+    ctx = frame_context(scene, frame, VIS, qa, np.random.default_rng(0))
+    available = {name for name, generate in GENERATORS.items() if generate(ctx)}
+    chosen = select_questions(ctx)
+    assert len(chosen) == 8 and len({q.question for q in chosen}) == 8
+    # Round-robin: no category twice before every available one has appeared once.
+    assert len({q.category for q in chosen}) == min(8, len(available))
+
+
+def test_chain_of_thought_and_rounding_options():
+    source = SyntheticSource(num_scenes=1, seed=1, image_size=(64, 48), frames_per_scene=1)
+    scene = source.load(source.scene_ids()[0])
+    frame = next(iter(scene.frames))
+    qa = QAConfig(qa_per_frame=20, decimals=1, cot=True, categories=source.categories)
+    rows = frame_rows(scene, frame, VIS, qa, scene_rng(0, scene.scene_id, 0))
+    assert rows
+    for row in rows:
+        assert all(v == round(v, 1) for v in row["answer_value"])
+        gpt = row["conversations"][1]["value"]
+        assert gpt.endswith(".") and "So the answer is" in gpt and len(gpt) > len(row["answer"])
+        if row["answer_value"]:
+            assert parse_answer(gpt).values == pytest.approx(row["answer_value"])
+
+
+def test_same_seed_same_questions():
+    def run(seed):
+        source = SyntheticSource(num_scenes=1, seed=seed, image_size=(48, 40), frames_per_scene=2)
+        scene = source.load(source.scene_ids()[0])
+        qa = QAConfig(categories=source.categories)
+        return [
+            (r["question"], r["answer"], r["image"]["bytes"], r["depth"]["bytes"])
+            for k, f in enumerate(scene.frames)
+            for r in frame_rows(scene, f, VIS, qa, scene_rng(seed, scene.scene_id, k))
+        ]
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"qa_per_frame": 0}, "qa_per_frame"), ({"decimals": 9}, "decimals"), ({"distance_modes": ("edge",)}, "distance_modes")],
+)
+def test_qa_config_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        QAConfig(**kwargs)
