@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, depth_estimator=args.depth_estimator, examples_dir=args.examples_dir,
         num_examples=args.num_examples, **{key: value for key, value in overrides.items() if value is not None},
     )
-    app = space.create_app(config)
+    try:
+        app = space.create_app(config)
+    except space.DepthUnavailable as error:  # a bad --depth-estimator: say so without a traceback
+        raise SystemExit(f"sdvlm-space: {error}") from error
     if app.model is None:
         print(f"sdvlm-space: {app.model_error}", file=sys.stderr)
     app.launch(server_name=args.host, server_port=args.port)

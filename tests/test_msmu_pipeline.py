@@ -209,8 +209,18 @@ def test_camera_distances_match_depth_map(frames):
     assert checked_tight > 3
 
 
-def _independent_visibility(scene, frame, obj, pad=200):
+_VISIBILITY_CACHE: dict = {}
+
+
+def _independent_visibility(scene, frame, obj, pad=150):
     """(truncation, occlusion) from a render of the object alone on a canvas padded by `pad`."""
+    key = (scene.scene_id, frame.frame_id, obj.id)
+    if key not in _VISIBILITY_CACHE:
+        _VISIBILITY_CACHE[key] = _render_alone(scene, frame, obj, pad)
+    return _VISIBILITY_CACHE[key]
+
+
+def _render_alone(scene, frame, obj, pad):
     fx, fy, cx, cy = frame.intrinsics
     room = Room(size=np.array([200.0, 200.0, 200.0]))
     box = [Box(obj.id, obj.center, obj.size, obj.yaw, (255, 255, 255))]

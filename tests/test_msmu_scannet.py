@@ -214,6 +214,7 @@ def test_lists_scene_and_selects_frames(scannet_root):
     picked = ScanNetSource(scannet_root[0], frame_skip=1, max_frames_per_scene=2).load(SCENE)
     assert picked.frames.frame_ids == ["0", "3"]
     assert ScanNetSource(scannet_root[0] / SCENE).scene_ids() == [SCENE]  # a scene folder as root
+    assert source.categories is None  # export layout: the builder's default negatives vocabulary
 
 
 def test_boxes_are_the_generated_boxes_in_the_aligned_frame(scene):

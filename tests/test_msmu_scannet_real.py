@@ -56,6 +56,13 @@ def test_objects_are_the_annotated_boxes(scene, truth):
         assert np.all(np.abs(obj.points - center) <= size / 2 + 1e-5)
 
 
+def test_existence_vocabulary_is_the_annotated_classes(shared_data, scene):
+    """Only classes the boxes cover may be asked about as absent (the TV in frame 00102 has no box)."""
+    vocabulary = ScanNetSource(shared_data).categories
+    assert {o.category for o in scene[0].objects} <= set(vocabulary)
+    assert "tv" not in vocabulary and "television" not in vocabulary
+
+
 def test_frames_poses_and_intrinsics(scene, truth):
     frames = scene[1]
     assert [f.frame_id for f in frames] == sorted(truth["poses"])

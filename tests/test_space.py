@@ -310,3 +310,19 @@ def test_cli_defaults(monkeypatch):
     assert (args.model, args.host, args.port) == ("some/model", "127.0.0.1", 7860)
     monkeypatch.delenv("SDVLM_MODEL")
     assert sdvlm.space.build_parser().parse_args([]).model == "outputs/quickstart/best"
+
+
+def test_unavailable_depth_estimator_is_reported_once(space_assets, tmp_path):
+    from sdvlm.space import load_space_module
+
+    load_space_module()
+    from space_model import DepthUnavailable, SpaceModel
+
+    model = SpaceModel.load(str(space_assets.model))  # no override: the checkpoint's configured estimator
+    model.processor.depth_estimator = str(tmp_path / "no_estimator_here")  # stands in for an unreachable Hub id
+    image = Image.new("RGB", (40, 30))
+    with pytest.raises(DepthUnavailable, match="Upload a depth map, or start the Space with --depth-estimator"):
+        model.estimate_depth(image)
+    model.processor.depth_estimator = "never/loaded"  # a second attempt would name this id: it is not made
+    with pytest.raises(DepthUnavailable, match="no_estimator_here"):
+        model.estimate_depth(image)

@@ -72,10 +72,10 @@ _TRANSLATE = str.maketrans(
 _SCALAR_RE = re.compile(r"\\scalar\{([^{}]*)\}")
 _UNIT_TAG_RE = re.compile(r"\\distance_unit\{([^{}]*)\}")
 # sign, number (atomic so "1,500" is one number but "0.8,0.63" two), optional unit; a number
-# glued to other letters ("3d", "2nd") is not a quantity, but "0.8x0.6" and "1.5m" are.
+# glued to other letters ("3d", "2nd") is not a quantity, but "0.8x0.6", "1ftx2ft" and "1.5m" are.
 _QTY_RE = re.compile(
-    r"(?<![\w.])(?P<sign>[-+]?)(?P<num>(?>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
-    rf"(?:\s*(?P<unit>(?:{unit_pattern()})(?![a-z])))?"
+    r"(?:(?<![\w.])|(?<=[a-z\d\"']x))(?P<sign>[-+]?)(?P<num>(?>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+    rf"(?:\s*(?P<unit>(?:{unit_pattern()})(?![a-wyz]|x[a-z])))?"
     r"(?![a-wyz]|x[a-z])"
 )
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})

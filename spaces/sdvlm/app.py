@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -27,7 +27,13 @@ if str(APP_DIR) not in sys.path:  # the helper modules sit beside this file (als
 
 from space_examples import DEFAULT_CACHE_DIR, Example, load_examples  # noqa: E402
 from space_inputs import MAX_IMAGE_PIXELS, InputError, check_question, load_depth, load_image  # noqa: E402
-from space_model import DEFAULT_MAX_NEW_TOKENS, ModelUnavailable, SpaceModel, missing_model_message  # noqa: E402
+from space_model import (  # noqa: E402
+    DEFAULT_MAX_NEW_TOKENS,
+    DepthUnavailable,
+    ModelUnavailable,
+    SpaceModel,
+    missing_model_message,
+)
 from space_viz import depth_figure, grid_figure  # noqa: E402
 
 DEFAULT_MODEL = "outputs/quickstart/best"  # where `make quickstart` leaves its DPE checkpoint
@@ -57,7 +63,6 @@ class SpaceConfig:
     max_file_size: str | int = MAX_FILE_SIZE
     concurrency_limit: int = CONCURRENCY_LIMIT
     queue_size: int = QUEUE_SIZE
-    extra_allowed_paths: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         for name in ("num_examples", "max_new_tokens", "max_image_pixels", "concurrency_limit", "queue_size"):
@@ -101,7 +106,7 @@ def _visitor_errors(function):
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (InputError, ModelUnavailable) as error:
+        except (InputError, ModelUnavailable, DepthUnavailable) as error:
             raise gr.Error(str(error)) from error
         except ValueError as error:  # the processor's checks name the problem (e.g. unusable depth)
             raise gr.Error(f"The model could not use this input: {error}") from error
@@ -136,7 +141,11 @@ class SpaceApp:
     def ask(self, image_path, depth_path, question, ground_truth, category):
         """Answer, the depth map, the depth-encoding grid and the score against a ground truth."""
         image, depth, question = self._read(image_path, depth_path, question)
-        prediction = self._ready_model().predict(image, question, depth)
+        model = self._ready_model()
+        if depth is None and model.expects_metric_depth and not model.depth_is_metric:
+            gr.Warning("This checkpoint was trained on metric depth (depth_normalization='none') but the estimator "
+                       "gives relative depth: upload a depth map in meters for a meaningful answer.")
+        prediction = model.predict(image, question, depth)
         return (
             prediction.answer,
             depth_figure(prediction.depth, prediction.depth_label),
@@ -242,9 +251,9 @@ class SpaceApp:
 
     def launch(self, server_name: str = "127.0.0.1", server_port: int = 7860, **kwargs):
         """Serve the page; binds 127.0.0.1 unless told otherwise. Extra kwargs go to `Blocks.launch`."""
-        allowed = [str(Path(e.image).parent) for e in self.examples[:1]] + list(self.config.extra_allowed_paths)
+        # The gallery's files need no allowed_paths: gr.Examples copies them into Gradio's cache.
         return self.demo.launch(server_name=server_name, server_port=server_port, max_file_size=self.config.max_file_size,
-                                allowed_paths=allowed, **kwargs)
+                                **kwargs)
 
 
 def create_app(config: SpaceConfig | None = None) -> SpaceApp:

@@ -22,6 +22,10 @@ class ModelUnavailable(RuntimeError):
     """No usable checkpoint; the message tells the visitor how to get one."""
 
 
+class DepthUnavailable(RuntimeError):
+    """The depth estimator cannot be loaded or run (e.g. offline); the message says what to do."""
+
+
 @dataclass
 class Prediction:
     """One answer and what the model was shown.
@@ -56,6 +60,7 @@ class SpaceModel:
         self.depth_is_metric = depth_is_metric
         # The processor loads its estimator lazily on first use; two requests must not both load it.
         self._estimator_lock = threading.Lock()
+        self._depth_error: str | None = None
 
     @classmethod
     def load(cls, path: str | None, depth_estimator: str | None = None, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> "SpaceModel":
@@ -75,21 +80,39 @@ class SpaceModel:
         if depth_estimator:
             from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
-            processor.set_depth_estimator(
-                AutoModelForDepthEstimation.from_pretrained(depth_estimator),
-                AutoImageProcessor.from_pretrained(depth_estimator),
-            )
+            try:
+                processor.set_depth_estimator(
+                    AutoModelForDepthEstimation.from_pretrained(depth_estimator),
+                    AutoImageProcessor.from_pretrained(depth_estimator),
+                )
+            except OSError as error:
+                raise DepthUnavailable(
+                    f"The depth estimator '{depth_estimator}' could not be loaded ({error}). Pass a folder "
+                    "holding a transformers depth-estimation model and its preprocessor_config.json, or a Hub id."
+                ) from error
         # Depth-Anything's relative models predict inverse depth (no unit); only metric ones give meters.
         return cls(model, processor, max_new_tokens, depth_is_metric="metric" in str(estimator_id).lower())
 
     @property
-    def uses_depth(self) -> bool:
-        return bool(getattr(self.model.config, "use_depth", True))
+    def expects_metric_depth(self) -> bool:
+        """True when the checkpoint encodes depth values as given (meters), not min-max normalised."""
+        return getattr(self.model.config, "depth_normalization", "minmax") == "none"
 
     def estimate_depth(self, image: Image.Image) -> np.ndarray:
         """(H, W) float32 depth for `image` from the configured (or injected) estimator."""
         with self._estimator_lock:
-            return np.asarray(self.processor.estimate_depth([image])[0], dtype=np.float32)
+            # A failed load (offline: a minute of download retries) is remembered, not retried per request.
+            if self._depth_error is not None:
+                raise DepthUnavailable(self._depth_error)
+            try:
+                return np.asarray(self.processor.estimate_depth([image])[0], dtype=np.float32)
+            except OSError as error:  # the estimator's files cannot be found or downloaded
+                self._depth_error = (
+                    f"Depth could not be estimated: the depth model '{self.processor.depth_estimator}' did not "
+                    f"load ({error}). Upload a depth map, or start the Space with --depth-estimator PATH "
+                    "(a local Depth-Anything folder) or SDVLM_DEPTH_ESTIMATOR."
+                )
+                raise DepthUnavailable(self._depth_error) from error
 
     def predict(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> Prediction:
         """Answer `question` about `image`; `depth` (H, W) meters, or None to estimate it."""
@@ -136,4 +159,4 @@ def _looks_local(path: str) -> bool:
     return Path(path).exists() or path.startswith((".", "/", "~")) or path.count("/") > 1 or "\\" in path
 
 
-__all__ = ["DEFAULT_MAX_NEW_TOKENS", "ModelUnavailable", "Prediction", "SpaceModel", "missing_model_message"]
+__all__ = ["DEFAULT_MAX_NEW_TOKENS", "DepthUnavailable", "ModelUnavailable", "Prediction", "SpaceModel", "missing_model_message"]

@@ -24,7 +24,8 @@ What it produces (see `..scene` for the conventions):
 - Frames: every `frame_skip`-th frame, at most `max_frames_per_scene` of them spread evenly. They
   come at the DEPTH resolution (640x480 in ScanNet) with the depth intrinsics: the colour image is
   resized to it, since upsampling depth would invent mixed depths at edges. The depth and colour
-  cameras are treated as registered (ScanNet's ``extrinsic_*`` are identity).
+  cameras are treated as registered, as the usual ScanNet 2D-3D projection code does; the
+  ``extrinsic_*`` files are not read.
 - Masks: the labelled mesh is rasterised into each frame with a z-buffer (all faces occlude,
   walls included), then depth-tested against the sensor depth: a pixel stays in an object's mask
   where the sensor has no reading or agrees with the mesh within `depth_tolerance` meters, which
@@ -49,7 +50,7 @@ from ..scene import Frame, Scene, SceneError, SceneObject
 from .rasterize import rasterize_triangles, splat_points, transform
 from .scannet_io import (read_aggregation, read_axis_alignment, read_image, read_json, read_matrix,
                          read_ply, read_segments)
-from .scannet_labels import clean_category, color_name
+from .scannet_labels import BENCHMARK_CATEGORIES, clean_category, color_name
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,13 @@ class ScanNetPointCloudSource:
         max_frames_per_scene / frame_skip: frame selection, as in `ScanNetSource`.
         box_match_tolerance: a box takes the point instance whose bounding box matches its own
             within this many meters (center and size, max norm); boxes without one get no mask.
+
+    Its boxes cover only the 18 benchmark classes, so `categories` (the builder's vocabulary for
+    existence negatives) is limited to them: a television in view has no box, and "Is there a
+    tv?" must not be answered "No".
     """
+
+    categories = BENCHMARK_CATEGORIES
 
     def __init__(self, scene_dir, image_scale: float = 0.5, point_radius: float = 0.03,
                  max_radius_px: int = 16, frame_skip: int = 1, max_frames_per_scene: int | None = None,
@@ -257,6 +264,10 @@ class ScanNetSource:
         min_object_vertices: objects with fewer labelled vertices are skipped as annotation noise.
         max_object_points: at most this many surface points are kept on each `SceneObject`.
         point_cloud_options: keyword arguments for `ScanNetPointCloudSource`.
+
+    `categories` is the vocabulary the builder draws existence negatives from: None (its default
+    list; ScanNet's aggregations label nearly everything) unless some scene is in the point-cloud
+    layout, whose boxes cover only the benchmark classes.
     """
 
     def __init__(self, root, frame_skip: int = 10, max_frames_per_scene: int | None = 12,
@@ -285,6 +296,8 @@ class ScanNetSource:
                 self._dirs[folder.name] = ("export", folder)
         if self.root.name in self._dirs:  # the root is itself a scene: ignore its subfolders
             self._dirs = {self.root.name: self._dirs[self.root.name]}
+        layouts = {layout for layout, _ in self._dirs.values()}
+        self.categories = ScanNetPointCloudSource.categories if "points" in layouts else None
 
     def scene_ids(self) -> list[str]:
         return sorted(self._dirs)

@@ -17,6 +17,7 @@ Scene `i` is seeded from (seed, i), so scenes do not depend on which process bui
 ((24, 32, 3), dtype('float32'))
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,10 +132,10 @@ class SyntheticSource:
         return [f"synthetic_{i:05d}" for i in range(self.num_scenes)]
 
     def load(self, scene_id: str) -> Scene:
-        try:
-            index = int(scene_id.rsplit("_", 1)[1])
-        except (IndexError, ValueError):
-            raise SceneError(f"not a synthetic scene id: {scene_id!r}") from None
+        match = re.fullmatch(r"synthetic_(\d+)", scene_id)
+        if match is None:
+            raise SceneError(f"not a synthetic scene id: {scene_id!r}")
+        index = int(match.group(1))
         if not 0 <= index < self.num_scenes:
             raise SceneError(f"synthetic scene {scene_id!r} out of range (num_scenes={self.num_scenes})")
         rng = np.random.default_rng([self.seed, index])
