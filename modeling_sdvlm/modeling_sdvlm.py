@@ -5,7 +5,10 @@ LLaVA checkpoint loads without missing or unexpected keys, and without depth the
 exactly what `LlavaForConditionalGeneration` computes.
 """
 
+import functools
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import LlavaForConditionalGeneration, LlavaModel
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
@@ -16,6 +19,14 @@ from .configuration_sdvlm import SDVLMConfig
 
 # Added to the min-max denominator, as in the authors' code, so a flat depth grid maps to 0.
 MINMAX_EPS = 1e-9
+
+
+@functools.lru_cache(maxsize=16)
+def _frequencies(dim: int, base: float, device: torch.device) -> torch.Tensor:
+    """`w_k = 1 / base^(k / (dim/2))`, float32, cached: they depend on the config only."""
+    half = dim // 2
+    exponents = torch.arange(half, dtype=torch.float32, device=device) / half
+    return 1.0 / (base**exponents)
 
 
 def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000.0) -> torch.Tensor:
@@ -43,16 +54,13 @@ def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000
         raise ValueError(f"depth_positional_encoding needs a positive even dim, got {dim}")
     if depth.dim() != 2:
         raise ValueError(f"depth must have shape (batch, tokens), got {tuple(depth.shape)}")
-    half = dim // 2
-    exponents = torch.arange(half, dtype=torch.float32, device=depth.device) / half
-    frequencies = 1.0 / (float(base) ** exponents)
-    angles = depth.to(torch.float32)[..., None] * frequencies
+    angles = depth.to(torch.float32)[..., None] * _frequencies(dim, float(base), depth.device)
     # stack on a new last axis then flatten: (.., half, 2) -> sin, cos interleaved.
     return torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)
 
 
-def _check_depth_values(depth_values: torch.Tensor, pixel_values: torch.Tensor | None) -> None:
-    """Raise a ValueError naming the problem and the image index for malformed depth maps."""
+def _check_depth_shape(depth_values: torch.Tensor, pixel_values: torch.Tensor | None) -> None:
+    """Raise a ValueError naming the problem for depth maps of the wrong shape or number."""
     if not torch.is_tensor(depth_values) or depth_values.dim() != 3:
         shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
         raise ValueError(f"depth_values must be a tensor of shape (num_images, height, width), got {shape}")
@@ -66,10 +74,6 @@ def _check_depth_values(depth_values: torch.Tensor, pixel_values: torch.Tensor |
                 f"depth map shape {tuple(depth_values.shape[-2:])} does not match the pixel_values shape "
                 f"{tuple(pixel_values.shape[-2:])} (depth must be aligned pixel-for-pixel with the processed image)"
             )
-    negative = (depth_values < 0).flatten(1).any(dim=1)
-    if negative.any():
-        index = int(negative.nonzero()[0, 0])
-        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
 
 
 class SDVLMModel(LlavaModel):
@@ -99,31 +103,34 @@ class SDVLMModel(LlavaModel):
             `(num_images, grid_h, grid_w)` float32, grid = image size // patch size (row-major, the
             order of the vision patch tokens).
         """
-        _check_depth_values(depth_values, None)
+        _check_depth_shape(depth_values, None)
         patch = self.config.vision_config.patch_size
-        depth = depth_values.to(torch.float32)
-        num_images, height, width = depth.shape
+        num_images, height, width = depth_values.shape
         grid_h, grid_w = height // patch, width // patch
         if grid_h == 0 or grid_w == 0:
             raise ValueError(f"depth map of size {height}x{width} is smaller than one {patch}x{patch} patch")
-        # The patch convolution ignores the remainder rows/columns; so does the pooling.
-        depth = depth[:, : grid_h * patch, : grid_w * patch]
-        valid = torch.isfinite(depth) & (depth > 0)
-        depth = torch.where(valid, depth, torch.zeros((), dtype=depth.dtype, device=depth.device))
-        cells = (num_images, grid_h, patch, grid_w, patch)
-        sums = depth.reshape(cells).sum(dim=(2, 4))
-        counts = valid.reshape(cells).sum(dim=(2, 4))
-        cell_valid = counts > 0
-        valid_cells_per_image = cell_valid.flatten(1).sum(dim=1)
-        if (valid_cells_per_image == 0).any():
-            index = int((valid_cells_per_image == 0).nonzero()[0, 0])
+        # Non-finite -> 0 (invalid) in one op; negative values are an error, checked next.
+        depth = torch.nan_to_num(depth_values.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        lowest = depth.amin(dim=(1, 2))
+        if bool((lowest < 0).any()):
+            index = int((lowest < 0).nonzero()[0, 0])
+            raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
+        valid = (depth > 0).to(torch.float32)
+        # One pooling pass over (valid depth, validity): per cell the mean of valid depth times the
+        # valid share, and the valid share. avg_pool2d drops remainder rows/columns like the patch conv.
+        pooled = F.avg_pool2d(torch.stack([depth, valid], dim=1), patch)
+        sums, shares = pooled[:, 0], pooled[:, 1]
+        cell_valid = shares > 0
+        valid_cells = cell_valid.sum(dim=(1, 2))
+        if not bool(valid_cells.all()):
+            index = int((valid_cells == 0).nonzero()[0, 0])
             raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-        means = sums / counts.clamp(min=1)
-        image_mean = (means * cell_valid).flatten(1).sum(dim=1) / valid_cells_per_image
+        means = torch.where(cell_valid, sums / shares.clamp(min=1e-12), 0.0)
+        image_mean = means.sum(dim=(1, 2)) / valid_cells
         grid = torch.where(cell_valid, means, image_mean[:, None, None])
         if self.config.depth_normalization == "minmax":
-            low = grid.flatten(1).min(dim=1).values[:, None, None]
-            high = grid.flatten(1).max(dim=1).values[:, None, None]
+            flat = grid.flatten(1)
+            low, high = flat.amin(dim=1)[:, None, None], flat.amax(dim=1)[:, None, None]
             grid = (grid - low) / (high - low + MINMAX_EPS)
         return grid * self.config.depth_scale
 
@@ -159,7 +166,7 @@ class SDVLMModel(LlavaModel):
         )
         if depth_values is None or not self.config.use_depth:
             return outputs
-        _check_depth_values(depth_values, pixel_values)
+        _check_depth_shape(depth_values, pixel_values)
         features = list(outputs.pooler_output)
         grid = self.depth_grid(depth_values.to(pixel_values.device)).flatten(1)
         encoding = depth_positional_encoding(grid, self.config.text_config.hidden_size, self.config.depth_pe_base)

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "default: the checkpoint's configured estimator")
     parser.add_argument("--examples-dir", default=os.environ.get("SDVLM_EXAMPLES_DIR"),
                         help="MSMU dataset folder whose test split feeds the examples gallery "
-                             "(default: a small synthetic set built on first start)")
+                             "(default: the quickstart's data beside the model, <model>/../msmu, else a "
+                             "small synthetic set built on first start)")
     parser.add_argument("--cache-dir", default=None, help="where the gallery's files are kept")
     parser.add_argument("--num-examples", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=None)

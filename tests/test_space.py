@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 MAX_IMAGE_PIXELS = 200_000  # small, so a test image can exceed it cheaply
+MAX_FILE_SIZE = "200kb"  # likewise for the upload size
 QUESTION = "How far is the chair from the camera?"
 
 
@@ -73,7 +74,8 @@ def make_app(assets: SpaceAssets, **overrides):
 
     space = load_space_module()
     settings = dict(model=str(assets.model), depth_estimator=str(assets.estimator), examples_dir=str(assets.dataset),
-                    cache_dir=str(assets.cache), num_examples=4, max_new_tokens=6, max_image_pixels=MAX_IMAGE_PIXELS)
+                    cache_dir=str(assets.cache), num_examples=4, max_new_tokens=6, max_image_pixels=MAX_IMAGE_PIXELS,
+                    max_file_size=MAX_FILE_SIZE)
     settings.update(overrides)
     return space.create_app(space.SpaceConfig(**settings))
 
@@ -122,6 +124,8 @@ def files(tmp_path):
     Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).save(tmp_path / "colour_depth.png")
     (tmp_path / "notes.txt").write_text("this is not an image")
     Image.new("RGB", (600, 400)).save(tmp_path / "huge.png")  # 240,000 pixels > MAX_IMAGE_PIXELS
+    # Noise does not compress: about 360 kB > MAX_FILE_SIZE, yet under the pixel limit.
+    Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(tmp_path / "heavy.png")
     return tmp_path
 
 
@@ -263,6 +267,19 @@ def test_bad_input_then_good_input(client, files, image, depth, question, messag
             client.predict(handle_file(str(files / image)), depth and handle_file(str(files / depth)), question,
                            api_name=endpoint)
     # The server keeps serving: the next good request is answered.
+    assert client.predict(handle_file(str(files / "room.png")), None, QUESTION, api_name="/answer").strip()
+
+
+def test_upload_size_limit(client, space, files):
+    import httpx
+    from gradio_client import handle_file
+
+    # The client reads the limit from the page config; the server enforces it on its own too.
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 204800 bytes"):
+        client.predict(handle_file(str(files / "heavy.png")), None, QUESTION, api_name="/answer")
+    with open(files / "heavy.png", "rb") as heavy:
+        response = httpx.post(space[1] + "gradio_api/upload", files={"files": ("heavy.png", heavy, "image/png")})
+    assert response.status_code == 413 and "maximum allowed size" in response.text
     assert client.predict(handle_file(str(files / "room.png")), None, QUESTION, api_name="/answer").strip()
 
 

@@ -75,3 +75,7 @@ def test_pick_example_ask_and_see_answer_and_depth(browser, page_url, tmp_path):
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+    # A question picked from the question examples is no longer the gallery item: its ground truth goes.
+    browser.find_element(By.CSS_SELECTOR, "#question-examples button").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#ground-truth textarea").get_attribute("value") == "")

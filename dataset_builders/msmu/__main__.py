@@ -25,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--width", type=int, default=320, help="synthetic image width")
     build.add_argument("--height", type=int, default=240, help="synthetic image height")
-    build.add_argument("--frames-per-scene", type=int, default=4)
+    build.add_argument(
+        "--frames-per-scene", type=int, default=None,
+        help="synthetic: views per room (default 4); scannet: most frames per scene, spread evenly",
+    )  # fmt: skip
     build.add_argument("--num-proc", type=int, default=1, help="processes over scenes (same result for any value)")
     build.add_argument("--test-fraction", type=float, default=0.2, help="share of scenes in the test split")
     build.add_argument("--qa-per-frame", type=int, default=12)

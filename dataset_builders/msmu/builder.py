@@ -1,9 +1,10 @@
 """`build_msmu`: any source -> a Hub-style MSMU folder that `load_dataset(folder)` reads offline.
 
 >>> import tempfile, datasets
->>> out = build_msmu("synthetic", tempfile.mkdtemp() + "/msmu", num_scenes=2, image_size=(32, 24),
-...                  frames_per_scene=1, qa_per_frame=4, test_fraction=0.5, progress=False, verbose=False)
->>> sorted(datasets.load_dataset(str(out)))
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     out = build_msmu("synthetic", tmp + "/msmu", num_scenes=2, image_size=(32, 24), frames_per_scene=1,
+...                      qa_per_frame=4, test_fraction=0.5, progress=False, verbose=False)
+...     sorted(datasets.load_dataset(str(out), cache_dir=tmp + "/cache"))
 ['test', 'train']
 """
 
@@ -69,7 +70,7 @@ def _scene_job(scene_id: str):
     state = _WORKER
     try:
         scene = state["source"].load(scene_id)
-        rows = scene_rows(scene, state["visibility"], state["qa"], seed=state["seed"], max_frames=state["max_frames"])
+        rows = scene_rows(scene, state["visibility"], state["qa"], seed=state["seed"])
     except SceneError as err:
         if not state["skip_bad_scenes"]:
             raise
@@ -84,7 +85,7 @@ def build_msmu(
     num_scenes: int | None = None,
     seed: int = 0,
     image_size: tuple = (320, 240),
-    frames_per_scene: int = 4,
+    frames_per_scene: int | None = None,
     num_proc: int = 1,
     test_fraction: float = 0.2,
     qa_per_frame: int = 12,
@@ -109,7 +110,8 @@ def build_msmu(
         num_scenes: scenes to use (synthetic: to generate, default 10; scannet: the first N).
         seed: makes the build reproducible: scenes, camera views, questions and the split.
         image_size: (width, height) of synthetic frames.
-        frames_per_scene: synthetic views per room; for scannet, the most frames used per scene.
+        frames_per_scene: synthetic views per room (default 4); for scannet, the most frames per
+            scene, spread evenly over the scan (default: the ScanNet source's own).
         num_proc: processes over scenes (results do not depend on it).
         test_fraction: share of scenes in the test split.
         qa_per_frame, decimals, distance_modes, cot: see `QAConfig`.
@@ -159,7 +161,6 @@ def build_msmu(
         "visibility": visibility or VisibilityConfig(),
         "qa": qa,
         "seed": seed,
-        "max_frames": None if source == "synthetic" else frames_per_scene,
         "skip_bad_scenes": skip_bad_scenes,
     }
     splits = split_scenes(scene_ids, test_fraction, seed)
@@ -175,12 +176,23 @@ def build_msmu(
             writer.add(splits[scene_id], rows)
             stats.add_rows(splits[scene_id], rows)
         bar.close()
-        settings = (
-            f"seed={seed}, scenes={len(scene_ids)}, test_fraction={test_fraction}, qa_per_frame={qa_per_frame}, "
-            f"decimals={decimals}, distance_modes={list(distance_modes)}, cot={cot}, visibility={state['visibility']}"
-            + (f", image_size={tuple(image_size)}, frames_per_scene={frames_per_scene}" if source == "synthetic" else "")
-        )
-        command = f"python -m dataset_builders.msmu build --source {source} --output {Path(output_dir).name} --seed {seed}"
+        vis = state["visibility"]
+        flags = [
+            f"--source {source}", f"--output {Path(output_dir).name}", f"--seed {seed}",
+            f"--num-scenes {len(scene_ids)}", f"--test-fraction {test_fraction}", f"--qa-per-frame {qa_per_frame}",
+            f"--decimals {decimals}", f"--distance-modes {' '.join(distance_modes)}", f"--min-area {vis.min_area}",
+            f"--min-pixels {vis.min_pixels}", f"--max-truncation {vis.max_truncation}",
+            f"--max-occlusion {vis.max_occlusion}",
+        ]  # fmt: skip
+        if source == "synthetic":
+            flags += [f"--width {image_size[0]}", f"--height {image_size[1]}",
+                      f"--frames-per-scene {scene_source.frames_per_scene}"]  # fmt: skip
+        elif frames_per_scene is not None:
+            flags.append(f"--frames-per-scene {frames_per_scene}")
+        if cot:
+            flags.append("--cot")
+        command = "python -m dataset_builders.msmu build " + " ".join(flags)
+        settings = f"visibility thresholds {vis}; scene ids {scene_ids[0]} .. {scene_ids[-1]}"
         out = writer.finalize(render_card(source, command, settings, stats))
     if verbose:
         print(f"MSMU ({source}) written to {out}\n{stats.markdown()}")

@@ -159,18 +159,10 @@ def scene_rng(seed: int, scene_id: str, frame_index: int) -> np.random.Generator
     return np.random.default_rng([int(seed), zlib.crc32(scene_id.encode("utf-8")), int(frame_index)])
 
 
-def scene_rows(
-    scene: Scene,
-    visibility: VisibilityConfig,
-    qa: QAConfig,
-    seed: int = 0,
-    max_frames: int | None = None,
-) -> list[dict]:
-    """Rows of every frame of a scene (at most `max_frames` frames, in the source's order)."""
+def scene_rows(scene: Scene, visibility: VisibilityConfig, qa: QAConfig, seed: int = 0) -> list[dict]:
+    """Rows of every frame of a scene, in the source's frame order."""
     rows = []
     for index, frame in enumerate(scene.frames):
-        if max_frames is not None and index >= max_frames:
-            break
         rows.extend(frame_rows(scene, frame, visibility, qa, scene_rng(seed, scene.scene_id, index)))
     return rows
 

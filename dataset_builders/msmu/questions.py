@@ -203,14 +203,14 @@ def position(ctx: FrameContext) -> list:
 def refer_obj_estimation(ctx: FrameContext) -> list:
     out = []
     for r, o in _pairs(ctx):
-        for kind, get, word in (
-            ("height", lambda v: v.height, "tall"),
-            ("length", lambda v: v.length, "long"),
-            ("camera_distance", lambda v: float(np.linalg.norm(v.center_cam)), "far from the camera"),
+        for kind, get, stated, compared in (
+            ("height", lambda v: v.height, "tall", "tall"),
+            ("length", lambda v: v.length, "long", "long"),
+            ("camera_distance", lambda v: float(np.linalg.norm(v.center_cam)), "away from the camera", "far away"),
         ):
             ref, value = get(r), get(o)
             q = ctx.pick(T.REFERENCE_QUESTIONS[kind]).format(r=r.label, o=o.label, ref=ctx.m(ref))
-            why = f"The {r.label} is {ctx.m(ref)} {word}, and the {o.label} looks {value / ref:.2f} times as {word}."
+            why = f"The {r.label} is {ctx.m(ref)} {stated}, and the {o.label} looks {value / ref:.2f} times as {compared}."
             out.append(QA("refer_obj_estimation", q, ctx.m(value), [ctx.r(value)], [o.obj.id, r.obj.id], why))
     return out
 

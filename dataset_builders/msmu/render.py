@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import box_corners, ray_box_hits
+from .geometry import box_corners, face_normals, ray_box_hits, rotate_rows
 
 # Sunlight-like key light from above and to the side: faces of a box get visibly different shades.
 _LIGHT = np.array([0.35, 0.55, 0.76])
@@ -71,6 +71,11 @@ def pixel_rays(intrinsics: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack([(u.ravel() - cx) / fx, (v.ravel() - cy) / fy, np.ones(u.size)], axis=1)
 
 
+def world_rays(intrinsics: np.ndarray, pose: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(H * W, 3) float32 world-frame ray directions (unit camera z), row-major over pixels."""
+    return rotate_rows(pixel_rays(intrinsics, width, height).astype(np.float32), pose[:3, :3]).T.copy()
+
+
 def project(points_world: np.ndarray, intrinsics: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """World points (N, 3) -> (pixel uv (N, 2), camera depth z (N,))."""
     cam = (points_world - pose[:3, 3]) @ pose[:3, :3]
@@ -98,19 +103,19 @@ def box_pixel_rect(box_center, box_size, yaw, intrinsics, pose, width, height):
 
 
 def _room_hits(room: Room, origin: np.ndarray, dirs: np.ndarray):
-    """Exit point of rays from inside the room: (t (N,), surface index (N,)): 0-3 walls, 4 floor,
-    5 ceiling."""
+    """Exit point of rays from inside the room: (t (N,), surface index (N,)): 0-3 walls (x=0,
+    x=max, y=0, y=max), 4 floor, 5 ceiling."""
     size = np.asarray(room.size, dtype=np.float64)
+    t = np.full(len(dirs), np.inf)
+    surface = np.zeros(len(dirs), dtype=np.int8)
     with np.errstate(divide="ignore", invalid="ignore"):
-        bound = np.where(dirs > 0, size, 0.0)
-        t_axis = (bound - origin) / dirs
-    t_axis = np.where(np.abs(dirs) < 1e-12, np.inf, t_axis)
-    axis = np.argmin(t_axis, axis=1)
-    t = t_axis[np.arange(len(axis)), axis]
-    positive = dirs[np.arange(len(axis)), axis] > 0
-    surface = np.where(axis == 0, np.where(positive, 1, 0), 0)
-    surface = np.where(axis == 1, np.where(positive, 3, 2), surface)
-    surface = np.where(axis == 2, np.where(positive, 5, 4), surface)
+        for k in range(3):
+            d = dirs[:, k].astype(np.float64)
+            t_k = np.where(d > 0, (size[k] - origin[k]) / d, -origin[k] / d)
+            t_k[d == 0] = np.inf
+            better = t_k < t
+            t = np.where(better, t_k, t)
+            surface = np.where(better, 2 * k + (d > 0), surface)
     return t, surface
 
 
@@ -120,7 +125,7 @@ def render_boxes(room: Room, boxes: list, intrinsics: np.ndarray, pose: np.ndarr
     intrinsics (4,) fx fy cx cy; pose (4, 4) camera-to-world -> `Rendering` with (H, W) maps.
     """
     rot, origin = pose[:3, :3], pose[:3, 3]
-    dirs_world = pixel_rays(intrinsics, width, height) @ rot.T
+    dirs_world = world_rays(intrinsics, pose, width, height)
     depth, surface = _room_hits(room, origin, dirs_world)
     instance = np.full(depth.shape, -1, dtype=np.int32)
     colour = np.zeros(dirs_world.shape, dtype=np.float64)
@@ -142,11 +147,12 @@ def render_boxes(room: Room, boxes: list, intrinsics: np.ndarray, pose: np.ndarr
             continue
         u0, u1, v0, v1 = rect
         idx = grid[v0:v1, u0:u1].ravel()
-        t, n = ray_box_hits(origin, dirs_world[idx], box.center, box.size, box.yaw)
+        t = ray_box_hits(origin, dirs_world[idx], box.center, box.size, box.yaw)
         closer = t < depth[idx]
-        idx, t, n = idx[closer], t[closer], n[closer]
+        idx, t = idx[closer], t[closer]
         depth[idx] = t
         instance[idx] = box.id
+        n = face_normals(origin, dirs_world[idx], t, box.center, box.size, box.yaw)
         shade = 0.45 + 0.55 * np.clip(n @ _LIGHT, 0.0, 1.0)
         colour[idx] = np.asarray(box.rgb, dtype=np.float64) * shade[:, None]
 
@@ -156,4 +162,4 @@ def render_boxes(room: Room, boxes: list, intrinsics: np.ndarray, pose: np.ndarr
     return Rendering(image=image, depth=depth.astype(np.float32).reshape(height, width), instance=instance, masks=masks)
 
 
-__all__ = ["Room", "Box", "Rendering", "camera_pose", "pixel_rays", "project", "box_pixel_rect", "render_boxes"]
+__all__ = ["Room", "Box", "Rendering", "camera_pose", "pixel_rays", "world_rays", "project", "box_pixel_rect", "render_boxes"]

@@ -127,7 +127,7 @@ COMPARE_YESNO = {
 
 EXIST_QUESTIONS = (
     "Is there {acat} in the image?",
-    "Can you see {acat} in this picture?",
+    "Can you see {acat} in this view?",
     "Does the image contain {acat}?",
     "Is any {cat} visible?",
 )

@@ -14,12 +14,12 @@ Traceback (most recent call last):
 ValueError: VisibilityConfig.max_occlusion must lie in [0, 1], got 1.5
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from .geometry import box_corners, ray_box_hits
-from .render import box_pixel_rect, pixel_rays, project
+from .render import box_pixel_rect, project, world_rays
 from .scene import Frame, SceneObject
 
 
@@ -51,7 +51,6 @@ class VisibilityConfig:
         if self.depth_tolerance < 0:
             raise ValueError(f"VisibilityConfig.depth_tolerance must be >= 0, got {self.depth_tolerance}")
 
-    to_dict = asdict
 
 
 @dataclass(frozen=True)
@@ -120,16 +119,21 @@ def truncation(obj: SceneObject, intrinsics: np.ndarray, pose: np.ndarray, width
     return float(np.clip(1.0 - _area(_clip(hull, width, height)) / total, 0.0, 1.0))
 
 
-def occlusion(obj: SceneObject, frame: Frame, mask: np.ndarray, tolerance: float) -> float:
-    """Occluded fraction of the object's silhouette, from the depth test (see module docstring)."""
+def occlusion(obj: SceneObject, frame: Frame, mask: np.ndarray, tolerance: float, rays=None) -> float:
+    """Occluded fraction of the object's silhouette, from the depth test (see module docstring).
+
+    rays: the frame's (H * W, 3) world rays from `render.world_rays`, to share between objects.
+    """
     height, width = frame.depth.shape
     rect = box_pixel_rect(obj.center, obj.size, obj.yaw, frame.intrinsics, frame.pose, width, height)
     visible = int(mask.sum())
     if rect is None:
         return 1.0 if visible == 0 else 0.0
     u0, u1, v0, v1 = rect
-    rays = pixel_rays(frame.intrinsics, width, height).reshape(height, width, 3)[v0:v1, u0:u1].reshape(-1, 3)
-    t, _ = ray_box_hits(frame.pose[:3, 3], rays @ frame.pose[:3, :3].T, obj.center, obj.size, obj.yaw)
+    if rays is None:
+        rays = world_rays(frame.intrinsics, frame.pose, width, height)
+    rays = rays.reshape(height, width, 3)[v0:v1, u0:u1].reshape(-1, 3)
+    t = ray_box_hits(frame.pose[:3, 3], rays, obj.center, obj.size, obj.yaw)
     depth = frame.depth[v0:v1, u0:u1].ravel()
     in_mask = mask[v0:v1, u0:u1].ravel()
     occluded = int(np.sum(np.isfinite(t) & ~in_mask & (depth > 0) & (depth < t - tolerance)))
@@ -142,6 +146,7 @@ def frame_visibility(objects: list[SceneObject], frame: Frame, config: Visibilit
     """Visibility of every object with at least one mask pixel in `frame` (id -> Visibility)."""
     height, width = frame.depth.shape
     out = {}
+    rays = None
     for obj in objects:
         mask = frame.instance_masks.get(obj.id)
         if mask is None:
@@ -155,7 +160,9 @@ def frame_visibility(objects: list[SceneObject], frame: Frame, config: Visibilit
             continue
         area = pixels / float(height * width)
         trunc = truncation(obj, frame.intrinsics, frame.pose, width, height)
-        occ = occlusion(obj, frame, mask, config.depth_tolerance)
+        if rays is None:
+            rays = world_rays(frame.intrinsics, frame.pose, width, height)
+        occ = occlusion(obj, frame, mask, config.depth_tolerance, rays)
         ok = (
             area >= config.min_area
             and pixels >= config.min_pixels

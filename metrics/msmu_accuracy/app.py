@@ -57,7 +57,7 @@ def build_demo(metric: evaluate.EvaluationModule | None = None):
     with gr.Blocks(title="MSMU-Bench accuracy") as demo:
         gr.Markdown((_HERE / "README.md").read_text(encoding="utf-8").split("---", 2)[-1])
         table = gr.Dataframe(
-            headers=["prediction", "reference", "category"], value=_EXAMPLE, col_count=(3, "fixed"), interactive=True
+            headers=["prediction", "reference", "category"], value=_EXAMPLE, column_count=3, interactive=True
         )
         rule = gr.Radio(["msmu", "spatialrgpt", "qspatial", "vqasynth"], value="msmu", label="rule")
         button = gr.Button("Score")

@@ -56,6 +56,9 @@ Args:
     judge (callable, optional): `judge(prediction, category) -> str`, asked only for predictions the
         parser cannot read; its reply is parsed as an answer, never executed.
     return_per_item (`bool`, default False): add `items`, one dict per input.
+    questions (`list` of `str`, optional): the question of each item; sharpens qualitative matching
+        (a yes/no answer stating the opposite relation reads as no; which-one answers must name one
+        of the question's two objects).
 Returns:
     msmu_score (`float`): mean of the per-category success rates (the authors' MSMU-Bench score), 0..1.
     success_rate (`float`): success over all items.

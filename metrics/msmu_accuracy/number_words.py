@@ -1,9 +1,8 @@
 """English number words -> digits ("two" -> "2", "one and a half" -> "1.5", "a dozen" -> "12").
 
-A hand-written converter instead of `text2num` / `number-parser`: those libraries are not in the
-metric's environment, `text2num` rejects the mixed phrases models write ("half a meter",
-"a dozen"), and a single compiled regex that only fires when a number word is present keeps the
-common all-digit answer on the fast path (see the metric card, "Parser").
+A hand-written converter instead of `text2num` / `number-parser`: neither is installed in the
+project or the metric's Space, and a single compiled regex that only fires when a number word is
+present keeps the common all-digit answer on the fast path (see the metric card, "Parser").
 
 >>> words_to_digits("It is about two and a half meters away.")
 'It is about 2.5 meters away.'

@@ -79,7 +79,7 @@ _QTY_RE = re.compile(
     r"(?![a-wyz]|x[a-z])"
 )
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
-_RANGE_SEPS = frozenset({"-", "to", "~", "or", "and", "-to"})
+_RANGE_SEPS = frozenset({"-", "to", "~", "or"})
 _MARKER_RE = re.compile(
     r"(?:final\s+)?answer(?:\s+is|\s+would\s+be|\s*:)|\btherefore\b|\bthus\b|\bhence\b"
     r"|\bin\s+(?:total|summary|conclusion)\b|\bso\s+(?:it|the|that|this|its)\b"
@@ -121,38 +121,36 @@ def _tokenize(text: str) -> list[list]:
         sign, number, unit_text = match.group("sign", "num", "unit")
         value = float(number.replace(",", ""))
         unit = SPELLING_TO_UNIT[unit_text] if unit_text else None
-        start = match.start()
+        start, end = match.span()
         if unit_text in ("'", '"') and start > 0 and text[start - 1] == unit_text:
             unit = None  # a quoted number ('1.5'), not feet or inches
-        if groups:
-            gap = text[prev_end:start].strip()
-            if sign == "-" and not gap:
-                sign, gap = "", "-"  # "2 -3 m" is a range
-            extra_unit = _compound(prev_unit, unit, value, gap) if not sign else None
+        gap = text[prev_end:start].strip() if groups else None
+        if gap == "" and sign == "-":
+            sign, gap = "", "-"  # "2 -3 m" is a range
+        if gap is not None and not sign:
+            extra_unit = _compound(prev_unit, unit, value, gap)
             if extra_unit is not None:
                 last = groups[-1][2][-1][-1]
                 last[0] += value * UNIT_TO_METERS[extra_unit] / UNIT_TO_METERS[last[1]]
-                groups[-1][1] = prev_end = match.end()
+                groups[-1][1] = prev_end = end
                 prev_unit = extra_unit
                 continue
-            if gap == "and":
-                # "between 2 and 3 m" is a range; "0.8 m, 0.6 m and 0.5 m" a list.
-                before = text[max(0, groups[-1][0] - 12) : groups[-1][0]].rstrip()
-                gap = "-" if before.endswith("between") else ","
-            quantity = [-value if sign == "-" else value, unit, unit is not None]
+        if gap == "and":
+            # "between 2 and 3 m" is a range; "0.8 m, 0.6 m and 0.5 m" a list.
+            before = text[max(0, groups[-1][0] - 12) : groups[-1][0]].rstrip()
+            gap = "-" if before.endswith("between") else ","
+        quantity = [-value if sign == "-" else value, unit, unit is not None]
+        if gap in _LIST_SEPS or gap in _RANGE_SEPS:
+            group = groups[-1]
             if gap in _LIST_SEPS:
-                groups[-1][2].append([quantity])
-                groups[-1][1] = match.end()
-                groups[-1][3] = groups[-1][3] or unit is not None
-            elif gap in _RANGE_SEPS:
-                groups[-1][2][-1].append(quantity)
-                groups[-1][1] = match.end()
-                groups[-1][3] = groups[-1][3] or unit is not None
+                group[2].append([quantity])
             else:
-                groups.append([start, match.end(), [[quantity]], unit is not None])
+                group[2][-1].append(quantity)
+            group[1] = end
+            group[3] = group[3] or unit is not None
         else:
-            groups.append([start, match.end(), [[[-value if sign == "-" else value, unit, unit is not None]]], unit is not None])
-        prev_end = match.end()
+            groups.append([start, end, [[quantity]], unit is not None])
+        prev_end = end
         prev_unit = unit
     return groups
 

@@ -2,10 +2,11 @@
 
 Policy (also in the metric card):
 
-* yes/no references (first word yes/no/true/false/correct): the prediction's first explicit
-  yes/no word decides ("Yes, it is." -> yes); without one, a negation ("not", "n't", "no",
-  "neither", "none", "never") means no, a hedge ("maybe", "not sure", "cannot tell") is
-  unparseable, and any other statement ("The bed is left of the curtain.") means yes.
+* yes/no references (an explicit yes/no/true/false/correct word): hedges ("maybe", "not sure",
+  "no idea", "hard to say", "cannot tell") are set aside, then the prediction's first explicit
+  yes/no word decides ("Yes, it is." -> yes; "Not sure, but yes." -> yes); without one, a hedge
+  makes the answer unreadable, a negation ("not", "n't", "none", "never", "neither") means no,
+  and any other statement ("The bed is left of the curtain.") means yes.
 * other references name an object and/or a relation ("The wooden table is taller.", "left",
   "The black chair."). The subject is the content words before the first relation word.
   A prediction is right when its subject is a non-empty subset of the reference subject that
@@ -14,6 +15,10 @@ Policy (also in the metric card):
   opposite relation ("The chair is shorter." for "The wooden table is taller."); or, for
   references or predictions without a subject ("left"), when it states the same relation and
   not its opposite.
+* with the question (optional): a yes/no answer that only states the opposite of the asked
+  relation ("It is on the right." to "Is it on the left?") reads as no; a which-one answer must
+  name exactly one of the two objects the question names ("the wooden one"; "the table" is
+  ambiguous when both are tables), flipped when it states the opposite relation.
 
 >>> match_qualitative("Yes, it is.", "yes").success
 True
@@ -23,6 +28,9 @@ True
 False
 >>> match_qualitative("It is on the right side.", "Left").success
 False
+>>> question = "Between the wooden table and the white table, which one is taller?"
+>>> match_qualitative("the table", "The wooden table is taller.", question).reason
+"does not name one of the question's objects unambiguously"
 """
 
 from __future__ import annotations
@@ -37,8 +45,9 @@ _YES = frozenset({"yes", "yeah", "yep", "yup", "true", "correct", "indeed", "aff
 _NO = frozenset({"no", "nope", "false", "incorrect", "wrong", "negative"})
 _NEGATIONS = frozenset({"not", "no", "neither", "nor", "none", "never", "nothing", "nobody", "without", "cannot"})
 _HEDGE_RE = re.compile(
-    r"\b(?:maybe|perhaps|unsure|not\s+sure|unclear|unknown|can(?:not|'t)\s+(?:tell|determine|say|see)|"
-    r"(?:don't|do\s+not)\s+know|impossible\s+to\s+(?:tell|determine|say))\b"
+    r"\b(?:maybe|perhaps|unsure|uncertain|not\s+(?:sure|certain)|unclear|unknown|no\s+(?:idea|clue)|"
+    r"can(?:not|'t)\s+(?:tell|determine|say|see)|(?:don't|do\s+not)\s+know|"
+    r"(?:impossible|hard|difficult)\s+to\s+(?:tell|determine|say))\b"
 )
 
 # Relation words -> canonical relation; the antonym table makes "shorter" answer "taller".
@@ -68,7 +77,9 @@ _STOPWORDS = frozenset(
     """a an the is are was were be it it's its this that these those one ones which who what of to from
     in at by with and or than as more most less least object objects thing item viewer viewer's
     perspective side camera from view point answer i think looks seems appears there here
-    both each other s yes no not so very much slightly about approximately roughly compared""".split()
+    both each other s yes no not so very much slightly about approximately roughly compared
+    on off located positioned placed situated lies sits stands next near far close just also
+    clearly definitely probably likely image picture photo scene room""".split()
 )
 
 
@@ -89,17 +100,30 @@ class QualitativeMatch:
     reference: QualitativeAnswer
 
 
-def _polarity(words: list[str], text: str) -> str | None:
+def _polarity(text: str, asked: frozenset[str] = frozenset()) -> str | None:
+    """yes / no / None (unreadable); `asked` are the relations the question asks about."""
+    # Hedges go first so that "no idea" is not a no, but "not sure, but yes" is still a yes.
+    unhedged, hedges = _HEDGE_RE.subn(" ", text)
+    words = _WORD_RE.findall(unhedged)
     for word in words:
         if word in _YES:
             return "yes"
         if word in _NO:
             return "no"
-    if _HEDGE_RE.search(text):
+    if hedges:
         return None
     if any(word in _NEGATIONS or word.endswith("n't") for word in words):
         return "no"
+    if asked:
+        # "It is on the right." answers "Is it on the left?" with no.
+        stated = {_RELATIONS[w] for w in words if w in _RELATIONS}
+        if stated & _opposite(asked) and not stated & asked:
+            return "no"
     return "yes" if words else None
+
+
+def _opposite(relations: frozenset[str]) -> set[str]:
+    return set().union(*(_OPPOSITE.get(r, set()) for r in relations)) if relations else set()
 
 
 def normalise_qualitative(text: str) -> QualitativeAnswer:
@@ -122,42 +146,110 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def match_qualitative(prediction: str, reference: str | QualitativeAnswer) -> QualitativeMatch:
+@dataclass(frozen=True)
+class QuestionContext:
+    """What a question tells the matcher: the relations it asks about and the objects it names."""
+
+    relations: frozenset[str]
+    candidates: tuple[tuple[str, ...], ...]  # subject words of each named object, in order
+
+
+# "Between the wooden table and the black chair, which one is taller?" /
+# "Which is closer, the lamp or the sofa?" / "Is the chair or the table taller?"
+_CANDIDATES_RE = re.compile(
+    r"between\s+(?P<a>[a-z' -]+?)\s+and\s+(?P<b>[a-z' -]+?)\s*(?:[,?.;]|$|\bwhich\b|\bwho\b)"
+    r"|(?P<c>[a-z' -]+?)\s+or\s+(?P<d>[a-z' -]+?)\s*(?:[?.]|$)"
+)
+
+_MAX_QUESTION_CHARS = 400
+
+
+def read_question(question: str) -> QuestionContext:
+    """Relations asked about and objects named by a question (empty where it names none)."""
+    lowered = question.lower().replace("\u2019", "'")
+    words = _WORD_RE.findall(lowered)
+    relations = frozenset(_RELATIONS[w] for w in words if w in _RELATIONS)
+    # The lazy name patterns are quadratic in the text length; real questions are far shorter.
+    match = _CANDIDATES_RE.search(lowered[:_MAX_QUESTION_CHARS])
+    candidates: tuple[tuple[str, ...], ...] = ()
+    if match:
+        names = [match.group("a"), match.group("b")] if match.group("a") else [match.group("c"), match.group("d")]
+        subjects = tuple(normalise_qualitative(name).subject for name in names)
+        if all(subjects):
+            candidates = subjects
+    return QuestionContext(relations=relations, candidates=candidates)
+
+
+def _which(words: set[str], candidates: tuple[tuple[str, ...], ...]) -> int | None:
+    """Index of the one candidate whose words include all of `words` ("the wooden one"), else None."""
+    hits = [i for i, candidate in enumerate(candidates) if words <= {_singular(w) for w in candidate}]
+    return hits[0] if len(hits) == 1 else None
+
+
+def normalise_reference(text: str) -> QualitativeAnswer:
+    """`normalise_qualitative` for a reference; ValueError when it has no yes/no, relation or object to match."""
+    ref = normalise_qualitative(text)
+    if ref.polarity is None and not ref.relations and not ref.subject:
+        raise ValueError(f"qualitative reference {text!r} has no yes/no, relation or object to match")
+    return ref
+
+
+def match_qualitative(
+    prediction: str, reference: str | QualitativeAnswer, question: str | QuestionContext | None = None
+) -> QualitativeMatch:
     """Decide whether `prediction` gives the same qualitative answer as `reference`.
 
-    Raises ValueError when the reference itself has nothing to match (no yes/no, relation or object).
+    `question` (optional) sharpens the decision: a yes/no answer that only states the opposite
+    relation reads as no, and which-one answers are resolved against the objects it names.
+    Raises ValueError when the reference itself has nothing to match (see `normalise_reference`).
     """
-    ref = reference if isinstance(reference, QualitativeAnswer) else normalise_qualitative(reference)
-    if ref.polarity is None and not ref.relations and not ref.subject:
-        raise ValueError(f"qualitative reference {reference!r} has no yes/no, relation or object to match")
+    ref = reference if isinstance(reference, QualitativeAnswer) else normalise_reference(reference)
+    if isinstance(question, str):
+        question = read_question(question)
     lowered = prediction.lower().replace("\u2019", "'")
     pred = normalise_qualitative(lowered)
     if ref.polarity is not None:
-        said = _polarity(_WORD_RE.findall(lowered), lowered)
+        said = _polarity(lowered, question.relations if question else frozenset())
         if said is None:
             return QualitativeMatch(None, "unreadable yes/no answer", pred, ref)
         ok = said == ref.polarity
         return QualitativeMatch(ok, "ok" if ok else f"said {said}, reference {ref.polarity}", pred, ref)
     if _HEDGE_RE.search(lowered) or not (pred.subject or pred.relations):
         return QualitativeMatch(None, "no object or relation in the answer", pred, ref)
-    opposite = set().union(*(_OPPOSITE.get(r, set()) for r in ref.relations)) if ref.relations else set()
-    contradicts = bool(opposite & pred.relations) and not (ref.relations & pred.relations)
-    if not ref.subject:
-        ok = bool(ref.relations & pred.relations) and not (opposite & pred.relations)
-        return QualitativeMatch(ok, "ok" if ok else "relation differs from the reference", pred, ref)
-    if not pred.subject:
-        # A bare relation ("left") answers a reference that names the object and the relation.
-        ok = bool(ref.relations & pred.relations) and not contradicts
+    relations = ref.relations or (question.relations if question else frozenset())
+    opposite = _opposite(relations)
+    contradicts = bool(opposite & pred.relations) and not (relations & pred.relations)
+    if not ref.subject or not pred.subject:
+        # A bare relation ("left") against a relation, with or without the object named.
+        ok = bool(relations & pred.relations) and not contradicts
         return QualitativeMatch(ok, "ok" if ok else "relation differs from the reference", pred, ref)
     ref_words = {_singular(w) for w in ref.subject}
     pred_words = {_singular(w) for w in pred.subject}
+    if question and len(question.candidates) == 2:
+        ref_index = _which(ref_words, question.candidates)
+        if ref_index is not None:
+            named = _which(pred_words, question.candidates)
+            if named is None:
+                return QualitativeMatch(False, "does not name one of the question's objects unambiguously", pred, ref)
+            if contradicts:
+                named = 1 - named  # "the chair is shorter" names the table as the taller one
+            ok = named == ref_index
+            return QualitativeMatch(ok, "ok" if ok else "picks the other object", pred, ref)
     head = _singular(ref.subject[-1])
-    if pred_words and pred_words <= ref_words and head in pred_words:
+    if pred_words <= ref_words and head in pred_words:
         ok = not contradicts
         return QualitativeMatch(ok, "ok" if ok else "names the reference object with the opposite relation", pred, ref)
-    if pred_words and not (pred_words & ref_words) and contradicts:
+    if not (pred_words & ref_words) and contradicts:
         return QualitativeMatch(True, "ok", pred, ref)
     return QualitativeMatch(False, "names a different object", pred, ref)
 
 
-__all__ = ["QualitativeAnswer", "QualitativeMatch", "match_qualitative", "normalise_qualitative"]
+__all__ = [
+    "QualitativeAnswer",
+    "QualitativeMatch",
+    "QuestionContext",
+    "match_qualitative",
+    "normalise_qualitative",
+    "normalise_reference",
+    "read_question",
+]

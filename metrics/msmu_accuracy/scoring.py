@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .parsing import ParsedAnswer, make_parser
-from .qualitative import QualitativeAnswer, match_qualitative, normalise_qualitative
+from .qualitative import QualitativeAnswer, match_qualitative, normalise_reference, read_question
 
 QUANTITATIVE_CATEGORIES = ("scale_estimation", "absolute_distance", "count", "position", "refer_obj_estimation")
 QUALITATIVE_CATEGORIES = ("relative_position", "scale_compare", "zero")
@@ -89,9 +89,11 @@ def _validate(predictions, references, categories, rule, thresholds) -> list:
         raise ValueError("nothing to score: predictions and references are empty")
     if not thresholds or any(t <= 1.0 for t in thresholds) or list(thresholds) != sorted(thresholds):
         raise ValueError(f"thresholds must be increasing and > 1, got {thresholds!r}")
-    for index, reference in enumerate(references):
+    for index, (prediction, reference) in enumerate(zip(predictions, references)):
         if not isinstance(reference, str):
             raise ValueError(f"reference at index {index} is {type(reference).__name__}, expected str")
+        if prediction is not None and not isinstance(prediction, str):
+            raise ValueError(f"prediction at index {index} is {type(prediction).__name__}, expected str or None")
     return list(categories)
 
 
@@ -134,13 +136,20 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
     return item
 
 
-def _score_qualitative(prediction, ref: QualitativeAnswer, category) -> dict:
+def _score_qualitative(prediction, ref: QualitativeAnswer, category, question, judge) -> dict:
     item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None}
     item["_kind"] = "qualitative"
-    if not prediction:
+    match = match_qualitative(prediction, ref, question) if prediction else None
+    if (match is None or match.success is None) and judge is not None and prediction:
+        # As for numbers: the judge's reply is matched like a prediction, never executed.
+        reply = judge(prediction, category)
+        rescued = match_qualitative(reply, ref, question) if isinstance(reply, str) and reply else None
+        if rescued is not None and rescued.success is not None:
+            match = rescued
+            item["judged"] = True
+    if match is None:
         item["reason"] = "empty prediction"
         return item
-    match = match_qualitative(prediction, ref)
     item["success"] = bool(match.success)
     item["reason"] = match.reason
     if match.success is not None:
@@ -158,6 +167,7 @@ def compute_msmu_accuracy(
     range_policy: str = "midpoint",
     judge: Callable[[str, str | None], str | None] | None = None,
     return_per_item: bool = False,
+    questions: Sequence[str | None] | None = None,
 ) -> dict:
     """Score free-text spatial answers against references, MSMU-Bench style.
 
@@ -172,6 +182,8 @@ def compute_msmu_accuracy(
         judge: optional `judge(prediction, category) -> str` asked only for predictions the parser
             cannot read; its reply is parsed like a prediction (never executed).
         return_per_item: add `items`, one dict per input.
+        questions: optional question per item; sharpens qualitative matching (yes/no answers that
+            state the opposite relation, which-one answers resolved against the named objects).
 
     Returns:
         dict with msmu_score, success_rate, per_category, delta_<t> for each threshold, abs_rel, mra,
@@ -181,18 +193,24 @@ def compute_msmu_accuracy(
         ValueError: mismatched lengths, unknown rule, or a reference that cannot be parsed (with its index).
     """
     categories = _validate(predictions, references, categories, rule, thresholds)
+    if questions is not None and len(questions) != len(references):
+        raise ValueError(f"got {len(questions)} questions but {len(references)} references")
     # The per-item dicts hold no reference cycles; pausing the cyclic collector while they are
-    # built avoids repeated full-heap scans on large benchmarks (about a fifth of the run time).
+    # built avoids repeated full-heap scans (about a third of the time on 100,000 items).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _score_all(predictions, references, categories, rule, thresholds, default_unit, range_policy, judge, return_per_item)
+        return _score_all(
+            predictions, references, categories, questions, rule, thresholds, default_unit, range_policy, judge, return_per_item
+        )
     finally:
         if collecting:
             gc.enable()
 
 
-def _score_all(predictions, references, categories, rule, thresholds, default_unit, range_policy, judge, return_per_item) -> dict:
+def _score_all(
+    predictions, references, categories, questions, rule, thresholds, default_unit, range_policy, judge, return_per_item
+) -> dict:
     chosen_rule = RULES[rule]
     parsers = {kind: make_parser(default_unit, range_policy, kind) for kind in ("length", "count")}
     ref_cache: dict = {}  # references repeat a lot ("yes", "3"): parse each distinct one once
@@ -203,8 +221,7 @@ def _score_all(predictions, references, categories, rule, thresholds, default_un
             kind = _category_kind(category, reference, parsers["length"])
             try:
                 if kind == "qualitative":
-                    ref = normalise_qualitative(reference)
-                    match_qualitative("", ref)  # raises when the reference has nothing to match
+                    ref = normalise_reference(reference)
                 else:
                     ref = parsers[kind](reference)
             except ValueError as error:
@@ -217,7 +234,8 @@ def _score_all(predictions, references, categories, rule, thresholds, default_un
         kind, ref = cached
         label = category or ("qualitative" if kind == "qualitative" else "quantitative")
         if kind == "qualitative":
-            items.append(_score_qualitative(prediction, ref, label))
+            question = read_question(questions[index]) if questions is not None and questions[index] else None
+            items.append(_score_qualitative(prediction, ref, label, question, judge))
         else:
             items.append(_score_quantitative(prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge))
     return _aggregate(items, thresholds, return_per_item)

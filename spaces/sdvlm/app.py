@@ -55,7 +55,7 @@ class SpaceConfig:
 
     model: str | None = DEFAULT_MODEL
     depth_estimator: str | None = None  # override of the checkpoint's configured estimator (path or id)
-    examples_dir: str | None = None  # an MSMU dataset folder; None: build a small synthetic one
+    examples_dir: str | None = None  # MSMU folder; None: the quickstart's data beside the model, else synthetic
     cache_dir: str = str(DEFAULT_CACHE_DIR)
     num_examples: int = 8
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
@@ -124,9 +124,12 @@ class SpaceApp:
             self.model_error = None
         except ModelUnavailable as error:
             self.model, self.model_error = None, str(error)
+        examples_dir = config.examples_dir or quickstart_dataset_beside(config.model)
         self.examples: list[Example] = (
-            load_examples(config.examples_dir, config.cache_dir, config.num_examples) if config.num_examples else []
+            load_examples(examples_dir, config.cache_dir, config.num_examples) if config.num_examples else []
         )
+        # Questions the checkpoint was trained to read: a tiny word-level vocabulary may not know others.
+        self.example_questions = list(dict.fromkeys(e.question for e in self.examples))[:5] or EXAMPLE_QUESTIONS
         self.demo = self._build()
 
     # ---- request handlers (each one a named endpoint) -------------------------------------
@@ -158,6 +161,8 @@ class SpaceApp:
         """The same question answered with the depth encoding and without it."""
         image, depth, question = self._read(image_path, depth_path, question)
         model = self._ready_model()
+        if not model.uses_depth:
+            gr.Warning("This checkpoint has use_depth=False: it ignores depth, so both answers are the same.")
         if depth is None:
             depth = model.estimate_depth(image)  # once, for the with-depth answer only
         return model.answer(image, question, depth, use_depth=True), model.answer(image, question, use_depth=False)
@@ -202,12 +207,14 @@ class SpaceApp:
                                          sources=["upload", "clipboard"], elem_id="image")
                     depth_file = gr.File(label="Depth (optional): 16-bit PNG in mm or .npy in m",
                                          file_types=[".png", ".npy"], type="filepath", elem_id="depth-file")
-                    question = gr.Textbox(label="Question", placeholder=EXAMPLE_QUESTIONS[0], lines=2, elem_id="question")
+                    question = gr.Textbox(label="Question", placeholder=self.example_questions[0], lines=2,
+                                          elem_id="question")
                     with gr.Row():
                         ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
                         compare_button = gr.Button("Compare with / without depth", elem_id="compare")
-                    gr.Examples([[q] for q in EXAMPLE_QUESTIONS], inputs=[question], label="Example questions",
-                                api_name="load_question")
+                    question_examples = gr.Examples([[q] for q in self.example_questions], inputs=[question],
+                                                    label="Example questions", api_name="load_question",
+                                                    elem_id="question-examples")
                 with gr.Column():
                     answer = gr.Textbox(label="Answer", interactive=False, elem_id="answer")
                     with gr.Row():
@@ -235,7 +242,7 @@ class SpaceApp:
             hidden_answer = gr.Button(visible=False)
 
             # A new upload or an edited question is no longer the gallery example: drop its ground truth.
-            for event in (image.upload, depth_file.upload, question.input):
+            for event in (image.upload, depth_file.upload, question.input, question_examples.dataset.click):
                 event(lambda: ("", ""), outputs=[ground_truth, category], queue=False, api_visibility="private")
             model_call = {"concurrency_id": "model"}  # one limit shared by every endpoint that runs the model
             ask_inputs = [image, depth_file, question, ground_truth, category]
@@ -256,6 +263,15 @@ class SpaceApp:
                                 **kwargs)
 
 
+def quickstart_dataset_beside(model: str | None) -> str | None:
+    """`make quickstart` leaves its checkpoint at <dir>/best and its data at <dir>/msmu: the gallery
+    then shows the very held-out scenes that checkpoint was evaluated on."""
+    if not model:
+        return None
+    candidate = Path(model).parent / "msmu"
+    return str(candidate) if (candidate / "data").is_dir() else None
+
+
 def create_app(config: SpaceConfig | None = None) -> SpaceApp:
     return SpaceApp(config or SpaceConfig.from_env())
 
@@ -265,18 +281,18 @@ def score_item(answer: str, ground_truth: str, category: str) -> tuple[float | N
     answers), success, and the metric's reason (why it failed, or "ok")."""
     from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
 
-    item = compute_msmu_accuracy(predictions=[answer], references=[ground_truth], categories=[category],
-                                 return_per_item=True)["items"][0]
+    try:
+        item = compute_msmu_accuracy(predictions=[answer], references=[ground_truth], categories=[category],
+                                     return_per_item=True)["items"][0]
+    except ValueError as error:  # a reference the metric cannot read: report it, do not fail the request
+        return None, False, f"ground truth not scorable: {error}"
     return item.get("delta"), bool(item["success"]), item.get("reason", "")
 
 
 def score_markdown(answer: str, ground_truth: str | None, category: str | None) -> str:
     if not ground_truth:
         return ""
-    try:
-        delta, success, reason = score_item(answer, ground_truth, category)
-    except ValueError as error:  # a reference the metric cannot read: say so instead of failing the request
-        return f"Ground truth `{ground_truth}` could not be scored: {error}"
+    delta, success, reason = score_item(answer, ground_truth, category)
     verdict = "correct" if success else f"wrong ({reason})"
     if delta is None:
         return f"Ground truth `{ground_truth}` ({category}): the answer is **{verdict}**."
@@ -296,5 +312,5 @@ if __name__ == "__main__":  # the Hub runs `python app.py`; it sets GRADIO_SERVE
     create_app().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
 
-__all__ = ["SpaceConfig", "SpaceApp", "CheckedImage", "create_app", "score_item", "score_markdown",
+__all__ = ["SpaceConfig", "SpaceApp", "CheckedImage", "create_app", "quickstart_dataset_beside", "score_item", "score_markdown",
            "DEFAULT_MODEL", "MAX_FILE_SIZE", "CONCURRENCY_LIMIT", "EXAMPLE_QUESTIONS"]

@@ -68,11 +68,19 @@ class SpaceModel:
         (local folder or Hub id of a transformers depth-estimation model)."""
         if not path or (_looks_local(path) and not (Path(path) / "config.json").is_file()):
             raise ModelUnavailable(missing_model_message(path))
-        import modeling_sdvlm  # noqa: F401  (registers the "sdvlm" model type with the Auto classes)
+        try:
+            import modeling_sdvlm  # noqa: F401  (registers the "sdvlm" model type with the Auto classes)
+        except ImportError as error:
+            raise ModelUnavailable(
+                f"The sdvlm project is not installed ({error}); install it (`pip install -e .` in a checkout, "
+                "or add it to the Space's requirements.txt) so that modeling_sdvlm can be imported."
+            ) from error
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         try:
-            model = AutoModelForImageTextToText.from_pretrained(path)
+            # The checkpoint's own dtype (fp16 for LLaVA-1.5 sizes), on the GPU where there is one.
+            model = AutoModelForImageTextToText.from_pretrained(path, dtype="auto")
+            model.to("cuda" if torch.cuda.is_available() else "cpu")
             processor = AutoProcessor.from_pretrained(path)
         except OSError as error:  # a Hub id that does not resolve, offline, or an incomplete folder
             raise ModelUnavailable(f"{missing_model_message(path)} (loading failed: {error})") from error
@@ -92,6 +100,10 @@ class SpaceModel:
                 ) from error
         # Depth-Anything's relative models predict inverse depth (no unit); only metric ones give meters.
         return cls(model, processor, max_new_tokens, depth_is_metric="metric" in str(estimator_id).lower())
+
+    @property
+    def uses_depth(self) -> bool:
+        return bool(getattr(self.model.config, "use_depth", True))
 
     @property
     def expects_metric_depth(self) -> bool:
@@ -148,7 +160,9 @@ class SpaceModel:
         inputs = dict(inputs)
         if not use_depth:
             inputs.pop("depth_values", None)
-        inputs = {name: value.to(self.model.device) if hasattr(value, "to") else value for name, value in inputs.items()}
+        inputs = {name: value.to(self.model.device) for name, value in inputs.items()}
+        # Pixels in the model's dtype; depth stays float32 (the encoding is computed in float32).
+        inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()

@@ -17,10 +17,14 @@ def make_scene_source(
     num_scenes: int | None = None,
     seed: int = 0,
     image_size: tuple = (320, 240),
-    frames_per_scene: int = 4,
+    frames_per_scene: int | None = None,
     scannet_root=None,
 ) -> SceneSource:
-    """Build the named `SceneSource`; options that do not apply to it are ignored."""
+    """Build the named `SceneSource`; options that do not apply to it are ignored.
+
+    `frames_per_scene`: synthetic views per room (default 4); for ScanNet, the most frames kept per
+    scene, spread evenly over the scan (default: the ScanNet source's own).
+    """
     if name == "synthetic":
         from .synthetic import SyntheticSource
 
@@ -28,7 +32,7 @@ def make_scene_source(
             num_scenes=10 if num_scenes is None else num_scenes,
             seed=seed,
             image_size=image_size,
-            frames_per_scene=frames_per_scene,
+            frames_per_scene=4 if frames_per_scene is None else frames_per_scene,
         )
     if name == "scannet":
         if scannet_root is None:
@@ -37,7 +41,9 @@ def make_scene_source(
             from .scannet import ScanNetSource
         except ImportError as err:
             raise ImportError(f"the scannet source is unavailable: {err}") from err
-        return ScanNetSource(scannet_root)
+        if frames_per_scene is None:
+            return ScanNetSource(scannet_root)
+        return ScanNetSource(scannet_root, max_frames_per_scene=frames_per_scene)
     raise ValueError(f"unknown scene source {name!r}; choose one of {SCENE_SOURCES} (or 'released')")
 
 

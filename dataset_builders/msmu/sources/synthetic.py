@@ -266,7 +266,9 @@ def _furnish(rng, room: Room, count_range) -> list[SceneObject]:
             continue
         center = np.array([rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1]), size[2] / 2.0])
         poly = footprint(center, size, yaw)
-        if any(polygon_distance(poly, footprint(o.center, o.size, o.yaw)) < 0.1 for o in floor_objects):
+        # Bounding circles first: the exact polygon test runs only for near neighbours.
+        near = [o for o in floor_objects if np.linalg.norm(o.center[:2] - center[:2]) < (np.linalg.norm(o.size[:2]) + np.linalg.norm(size[:2])) / 2 + 0.1]
+        if any(polygon_distance(poly, footprint(o.center, o.size, o.yaw)) < 0.1 for o in near):
             continue
         make(category, center, size, yaw)
         floor_objects.append(objects[-1])
