@@ -40,7 +40,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["modeling_sdvlm*", "dataset_builders*", "metrics*", "sdvlm*"]),
-    package_data={"metrics.msmu_accuracy": ["README.md"], "dataset_builders.msmu": ["*.json", "*.md"]},
+    package_data={"metrics.msmu_accuracy": ["README.md", "requirements.txt"], "dataset_builders.msmu": ["*.json", "*.md"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={

@@ -67,12 +67,6 @@ def write_original_checkpoint(folder, reference, tokenizer, vision_dir):
     tokenizer.save_pretrained(folder)
 
 
-@pytest.fixture(scope="module")
-def vision_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("clip-vision")
-    return path
-
-
 def test_converted_checkpoint_gives_the_same_logits(tmp_path, caplog):
     processor = build_tiny_processor(texts=["How far is the chair?"], image_size=32, patch_size=8)
     reference = build_tiny_model(processor, seed=3, vision_feature_layer=-2, text_hidden_size=32)

@@ -187,7 +187,8 @@ def test_depth_grid_minmax_and_scale(tester):
     pooled = depth.reshape(2, 4, 8, 4, 8).mean(dim=(2, 4))
     low = pooled.flatten(1).min(1).values[:, None, None]
     high = pooled.flatten(1).max(1).values[:, None, None]
-    torch.testing.assert_close(grid, (pooled - low) / (high - low + 1e-9) * 100.0)
+    # float32 pooling in a different summation order: agree to 1e-5 of the 0..100 range
+    torch.testing.assert_close(grid, (pooled - low) / (high - low + 1e-9) * 100.0, rtol=0, atol=1e-3)
     assert grid.flatten(1).min(1).values.abs().max() < 1e-4
     assert (grid.flatten(1).max(1).values - 100.0).abs().max() < 1e-3
 

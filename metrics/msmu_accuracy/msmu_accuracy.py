@@ -30,7 +30,7 @@ _DESCRIPTION = f"""\
 MSMU-Bench accuracy scores free-text answers to spatial questions (sizes, distances, counts,
 positions, comparisons, existence) the way the SD-VLM paper does, without an LLM judge.
 Quantitative answers are parsed into meters by a deterministic parser (units: {", ".join(UNIT_TO_METERS)};
-number words such as "{words_to_digits("two and a half")}" = "two and a half"), and succeed when
+number words: "two and a half" -> {words_to_digits("two and a half")}), and succeed when
 delta = max(pred/gt, gt/pred) (the mean over elements for L x W x H answers) is below 1.25.
 Qualitative answers (yes/no, which one, left/right, in front/behind, bigger/smaller) are normalised
 and matched against the reference. The MSMU-Bench score is the mean of the per-category success rates.

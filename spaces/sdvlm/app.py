@@ -259,6 +259,7 @@ class SpaceApp:
     def launch(self, server_name: str = "127.0.0.1", server_port: int = 7860, **kwargs):
         """Serve the page; binds 127.0.0.1 unless told otherwise. Extra kwargs go to `Blocks.launch`."""
         # The gallery's files need no allowed_paths: gr.Examples copies them into Gradio's cache.
+        kwargs.setdefault("css", CSS)
         return self.demo.launch(server_name=server_name, server_port=server_port, max_file_size=self.config.max_file_size,
                                 **kwargs)
 
@@ -290,15 +291,23 @@ def score_item(answer: str, ground_truth: str, category: str) -> tuple[float | N
 
 
 def score_markdown(answer: str, ground_truth: str | None, category: str | None) -> str:
+    # An undertrained checkpoint may end its reply at once; say so rather than show a blank box only.
+    empty = "The model returned an empty answer. " if not answer.strip() else ""
     if not ground_truth:
-        return ""
+        return empty
     delta, success, reason = score_item(answer, ground_truth, category)
     verdict = "correct" if success else f"wrong ({reason})"
     if delta is None:
-        return f"Ground truth `{ground_truth}` ({category}): the answer is **{verdict}**."
-    return (f"Ground truth `{ground_truth}` ({category}): delta = max(pred/gt, gt/pred) = **{delta:.3f}**, "
+        return f"{empty}Ground truth `{ground_truth}` ({category}): the answer is **{verdict}**."
+    return (f"{empty}Ground truth `{ground_truth}` ({category}): delta = max(pred/gt, gt/pred) = **{delta:.3f}**, "
             f"**{verdict}** at the MSMU threshold 1.25.")
 
+
+# Small images (the tiny preset trains on 32 px) are shown enlarged with hard pixel edges, as the model sees them.
+CSS = """
+#image img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
+#examples img { image-rendering: pixelated; }
+"""
 
 INTRO = """# SD-VLM: measure a scene
 Ask a spatial question (sizes, distances, counts, left/right) about a photo. SD-VLM adds a
