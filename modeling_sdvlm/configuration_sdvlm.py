@@ -62,30 +62,45 @@ class SDVLMConfig(LlavaConfig):
     depth_pe_base: int | float = 10000.0
     depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
 
+    def __setattr__(self, name, value):
+        # Validated on every assignment, not only in __init__: `from_pretrained(path, depth_scale=...)`
+        # sets overrides after construction, and they must be checked all the same.
+        if name in _DEPTH_FIELDS:
+            value = _checked_depth_field(name, value)
+        super().__setattr__(name, value)
+
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
         # A plain LLaVA config.json carries model_type "llava"; loaded into this class it is an SD-VLM
         # config (and must say so, or transformers would treat our custom class as LLaVA's).
         self.__dict__.pop("model_type", None)
-        # Validated here rather than in a `validate_*` hook so that bad values raise a plain
-        # ValueError naming the field, as transformers users expect from config errors.
-        for name in ("depth_scale", "depth_pe_base"):
-            if isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be a number, got {getattr(self, name)!r}")
-        self.depth_scale = float(self.depth_scale)
-        self.depth_pe_base = float(self.depth_pe_base)
-        if self.depth_normalization not in ("minmax", "none"):
-            raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {self.depth_normalization!r}")
-        if not (math.isfinite(self.depth_scale) and self.depth_scale > 0):
-            raise ValueError(f"depth_scale must be a finite number > 0, got {self.depth_scale!r}")
-        if not (math.isfinite(self.depth_pe_base) and self.depth_pe_base > 1):
-            raise ValueError(f"depth_pe_base must be a finite number > 1, got {self.depth_pe_base!r}")
-        if not isinstance(self.depth_estimator, str) or not self.depth_estimator:
-            raise ValueError(f"depth_estimator must be a non-empty model id or path, got {self.depth_estimator!r}")
         hidden_size = self.text_config.hidden_size
         if hidden_size % 2:
             # The encoding interleaves sin and cos pairs over the language model's width.
             raise ValueError(f"text_config.hidden_size must be even for the depth encoding, got {hidden_size}")
+
+
+_DEPTH_FIELDS = ("use_depth", "depth_scale", "depth_normalization", "depth_pe_base", "depth_estimator")
+
+
+def _checked_depth_field(name: str, value):
+    """The value to store for a depth setting, or a ValueError naming the field and the bad value."""
+    if name == "use_depth":
+        if not isinstance(value, bool):
+            raise ValueError(f"use_depth must be True or False, got {value!r}")
+        return value
+    if name == "depth_normalization":
+        if value not in ("minmax", "none"):
+            raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {value!r}")
+        return value
+    if name == "depth_estimator":
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"depth_estimator must be a non-empty model id or path, got {value!r}")
+        return value
+    lowest = 0.0 if name == "depth_scale" else 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > lowest):
+        raise ValueError(f"{name} must be a finite number > {lowest:g}, got {value!r}")
+    return float(value)
 
 
 __all__ = ["SDVLMConfig", "DEFAULT_DEPTH_ESTIMATOR"]

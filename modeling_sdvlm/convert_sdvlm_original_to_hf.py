@@ -95,7 +95,9 @@ def rename_state_dict(original: dict[str, torch.Tensor]) -> tuple[dict[str, torc
     return renamed, dropped
 
 
-def build_config(original_config: dict, vision_config: CLIPVisionConfig, image_token_id: int, vocab_size: int, pad_token_id: int) -> SDVLMConfig:
+def build_config(
+    original_config: dict, vision_config: CLIPVisionConfig, image_token_id: int, vocab_size: int, pad_token_id: int
+) -> SDVLMConfig:
     """SD-VLM config from the authors' `config.json` (LLaVA fields) and the CLIP vision config."""
     text_kwargs = {name: original_config[name] for name in TEXT_CONFIG_FIELDS if name in original_config}
     text_kwargs.update(vocab_size=vocab_size, pad_token_id=pad_token_id)

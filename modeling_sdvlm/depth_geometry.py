@@ -50,10 +50,13 @@ def resize_output_size(height: int, width: int, size) -> tuple[int, int]:
             )
         )
     if _read(size, "max_height") and _read(size, "max_width"):
-        return tuple(get_image_size_for_max_height_width((height, width), _read(size, "max_height"), _read(size, "max_width")))
+        max_height, max_width = _read(size, "max_height"), _read(size, "max_width")
+        return tuple(get_image_size_for_max_height_width((height, width), max_height, max_width))
     if _read(size, "height") and _read(size, "width"):
         return (_read(size, "height"), _read(size, "width"))
-    raise ValueError(f"unsupported image processor size {size!r}: need shortest_edge, height/width or max_height/max_width")
+    raise ValueError(
+        f"unsupported image processor size {size!r}: need shortest_edge, height/width or max_height/max_width"
+    )
 
 
 def masked_resize(depth: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:

@@ -208,7 +208,13 @@ class SDVLMModel(LlavaModel):
         return super().get_placeholder_mask(input_ids, inputs_embeds=inputs_embeds, image_features=image_features)
 
     def encode_images_with_depth(
-        self, pixel_values, depth_values, mm_encoder_outputs, vision_feature_layer, vision_feature_select_strategy, image_sizes
+        self,
+        pixel_values,
+        depth_values,
+        mm_encoder_outputs,
+        vision_feature_layer,
+        vision_feature_select_strategy,
+        image_sizes,
     ):
         """Encode images with their depth ahead of LLaVA's forward, which knows nothing of depth.
 
@@ -250,7 +256,12 @@ class SDVLMModel(LlavaModel):
         """LLaVA's forward; `depth_values` `(num_images, size, size)` is encoded into the image tokens."""
         if depth_values is not None:
             pixel_values, mm_encoder_outputs = self.encode_images_with_depth(
-                pixel_values, depth_values, mm_encoder_outputs, vision_feature_layer, vision_feature_select_strategy, image_sizes
+                pixel_values,
+                depth_values,
+                mm_encoder_outputs,
+                vision_feature_layer,
+                vision_feature_select_strategy,
+                image_sizes,
             )
         return super().forward(
             input_ids=input_ids,
@@ -322,7 +333,12 @@ class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
         """LLaVA's forward with `depth_values` `(num_images, size, size)` (None = no depth)."""
         if depth_values is not None:
             pixel_values, mm_encoder_outputs = self.model.encode_images_with_depth(
-                pixel_values, depth_values, mm_encoder_outputs, vision_feature_layer, vision_feature_select_strategy, image_sizes
+                pixel_values,
+                depth_values,
+                mm_encoder_outputs,
+                vision_feature_layer,
+                vision_feature_select_strategy,
+                image_sizes,
             )
         return super().forward(
             input_ids=input_ids,

@@ -216,7 +216,7 @@ class SDVLMProcessor(LlavaProcessor):
                 size={"height": 518, "width": 518},
                 keep_aspect_ratio=True,
                 ensure_multiple_of=14,
-                resample=Image.BICUBIC,
+                resample=Image.Resampling.BICUBIC,
                 image_mean=[0.485, 0.456, 0.406],
                 image_std=[0.229, 0.224, 0.225],
             )
@@ -248,7 +248,10 @@ class SDVLMProcessor(LlavaProcessor):
         if self._estimator.model is None:
             self._load_depth_estimator()
         model, image_processor = self._estimator.model, self._estimator.image_processor
-        flat = [image.convert("RGB") if isinstance(image, Image.Image) else image for image in make_flat_list_of_images(images)]
+        flat = [
+            image.convert("RGB") if isinstance(image, Image.Image) else image
+            for image in make_flat_list_of_images(images)
+        ]
         sizes = [_image_hw(image) for image in flat]
         results: list[np.ndarray | None] = [None] * len(flat)
         by_size: dict[tuple[int, int], list[int]] = {}
@@ -259,7 +262,9 @@ class SDVLMProcessor(LlavaProcessor):
                 chunk = indices[start : start + batch_size]
                 inputs = image_processor(images=[flat[i] for i in chunk], return_tensors="pt")
                 inputs = {k: v.to(model.device) for k, v in inputs.items()}
-                predicted = image_processor.post_process_depth_estimation(model(**inputs), target_sizes=[size] * len(chunk))
+                predicted = image_processor.post_process_depth_estimation(
+                    model(**inputs), target_sizes=[size] * len(chunk)
+                )
                 for i, item in zip(chunk, predicted):
                     results[i] = item["predicted_depth"].float().clamp(min=0).cpu().numpy().reshape(size)
         return results

@@ -462,6 +462,16 @@ def test_config_validation(tester, overrides, message):
         tester.get_config(**overrides)
 
 
+def test_config_overrides_at_load_are_validated_too(tester, tmp_path):
+    tester.get_config().save_pretrained(tmp_path)
+    loaded = SDVLMConfig.from_pretrained(tmp_path, use_depth=False, depth_scale=5, depth_normalization="none")
+    assert (loaded.use_depth, loaded.depth_scale, loaded.depth_normalization) == (False, 5.0, "none")
+    with pytest.raises(ValueError, match="depth_normalization must be 'minmax' or 'none', got 'log'"):
+        SDVLMConfig.from_pretrained(tmp_path, depth_normalization="log")
+    with pytest.raises(ValueError, match="depth_scale must be a finite number > 0"):
+        SDVLMConfig.from_pretrained(tmp_path, depth_scale=-1.0)
+
+
 def test_config_rejects_odd_text_width(tester):
     kwargs = tester.config_kwargs()
     kwargs["text_config"] = LlamaConfig(hidden_size=33, num_attention_heads=3, num_key_value_heads=3, head_dim=12, vocab_size=99)

@@ -11,6 +11,7 @@ from transformers import (
     DepthAnythingForDepthEstimation,
     Dinov2Config,
     DPTImageProcessor,
+    LlavaImageProcessor,
 )
 
 from modeling_sdvlm import SDVLMProcessor
@@ -46,9 +47,19 @@ def clip_style_processor():
     )
 
 
+def stretch_processor():
+    """A plain resize to the square input size (no pad, no crop): the aspect ratio is not kept."""
+    tiny = build_tiny_processor(texts=["How far is the chair?"], image_size=IMAGE_SIZE, patch_size=PATCH)
+    tiny.image_processor = LlavaImageProcessor(
+        do_pad=False, do_center_crop=False, size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    )
+    return tiny
+
+
 PROCESSORS = {
     "pad_to_square": lambda: build_tiny_processor(texts=["How far is the chair?"], image_size=IMAGE_SIZE, patch_size=PATCH),
     "clip_resize_crop": clip_style_processor,
+    "stretch_resize": stretch_processor,
 }
 
 
@@ -108,6 +119,15 @@ def test_depth_cell_lies_under_the_vision_patch(kind):
     cell_valid = (out["depth_values"][0].numpy() > 0).reshape(8, PATCH, 8, PATCH).all(axis=(1, 3))
     assert cell_valid.sum() >= 32
     np.testing.assert_allclose(grid[cell_valid] - 1.0, patch_x[cell_valid], atol=0.5)
+
+
+def test_per_call_image_settings_apply_to_depth_too(processor):
+    image, depth, _ = ramp_image(40, 72)
+    per_call = processor(images=[image], text=[PROMPT], depth=[depth], do_pad=False, return_tensors="pt")
+    clip = clip_style_processor()(images=[image], text=[PROMPT], depth=[depth], return_tensors="pt")
+    torch.testing.assert_close(per_call["pixel_values"], clip["pixel_values"], rtol=0, atol=0)
+    torch.testing.assert_close(per_call["depth_values"], clip["depth_values"], rtol=0, atol=0)
+    assert (per_call["depth_values"] > 0).all()
 
 
 def test_pad_region_is_invalid_and_keeps_its_place(processor):

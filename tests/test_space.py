@@ -262,10 +262,10 @@ def test_bad_input_then_good_input(client, files, image, depth, question, messag
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    for endpoint in ("/answer", "/compare"):
+    for endpoint, extra in (("/answer", ()), ("/compare", ()), ("/ask", ("", ""))):
         with pytest.raises(AppError, match=message):
             client.predict(handle_file(str(files / image)), depth and handle_file(str(files / depth)), question,
-                           api_name=endpoint)
+                           *extra, api_name=endpoint)
     # The server keeps serving: the next good request is answered.
     assert client.predict(handle_file(str(files / "room.png")), None, QUESTION, api_name="/answer").strip()
 
@@ -343,3 +343,28 @@ def test_unavailable_depth_estimator_is_reported_once(space_assets, tmp_path):
     model.processor.depth_estimator = "never/loaded"  # a second attempt would name this id: it is not made
     with pytest.raises(DepthUnavailable, match="no_estimator_here"):
         model.estimate_depth(image)
+
+
+def test_quickstart_layout_feeds_the_gallery(space_assets, tmp_path):
+    """A checkpoint at <dir>/best with the quickstart's data at <dir>/msmu: the gallery comes from
+    that data's test split (the scenes the checkpoint was evaluated on) with no --examples-dir."""
+    from datasets import load_dataset
+
+    (tmp_path / "quickstart").mkdir()
+    (tmp_path / "quickstart" / "best").symlink_to(space_assets.model, target_is_directory=True)
+    (tmp_path / "quickstart" / "msmu").symlink_to(space_assets.dataset, target_is_directory=True)
+    app = make_app(space_assets, model=str(tmp_path / "quickstart" / "best"), examples_dir=None,
+                   cache_dir=str(tmp_path / "cache"))
+    test_scenes = set(load_dataset(str(space_assets.dataset), split="test")["scene_id"])
+    assert app.examples and {e.scene_id for e in app.examples} <= test_scenes
+    # The question examples are the gallery's questions: words the checkpoint's vocabulary knows.
+    assert app.example_questions[0] == app.examples[0].question
+
+
+@pytest.mark.parametrize("field, value, minimum", [("max_new_tokens", 0, 1), ("max_image_pixels", -1, 1),
+                                                   ("concurrency_limit", 1.5, 1), ("num_examples", -1, 0)])
+def test_space_config_is_validated(field, value, minimum):
+    from sdvlm.space import load_space_module
+
+    with pytest.raises(ValueError, match=f"SpaceConfig.{field} must be an integer >= {minimum}"):
+        load_space_module().SpaceConfig(**{field: value})

@@ -66,9 +66,9 @@ class SpaceConfig:
 
     def __post_init__(self):
         for name in ("num_examples", "max_new_tokens", "max_image_pixels", "concurrency_limit", "queue_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "num_examples" else 1):
-                raise ValueError(f"SpaceConfig.{name} must be a positive integer, got {value!r}")
+            value, minimum = getattr(self, name), 0 if name == "num_examples" else 1
+            if not isinstance(value, int) or value < minimum:
+                raise ValueError(f"SpaceConfig.{name} must be an integer >= {minimum}, got {value!r}")
 
     @classmethod
     def from_env(cls, **overrides) -> "SpaceConfig":

@@ -1,5 +1,5 @@
 """The examples gallery: held-out (test-split) frames of an MSMU dataset folder, with their
-ground-truth answers, written once as image / depth files the page can show.
+ground-truth answers, written as image / depth files the page can show.
 
 Without a dataset folder, a small embedded synthetic MSMU is built on first start into the
 cache folder (a few seconds) and reused afterwards.
@@ -7,9 +7,8 @@ cache folder (a few seconds) and reused afterwards.
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("SDVLM_SPACE_CACHE", Path.home() / ".cache" / "sdvlm" / "space"))
@@ -34,15 +33,8 @@ def load_examples(dataset_dir: str | Path | None = None, cache_dir: str | Path =
     gallery shows every kind of question; their files are written under `cache_dir`."""
     cache_dir = Path(cache_dir)
     dataset_dir = Path(dataset_dir) if dataset_dir else _embedded_synthetic(cache_dir)
-    out_dir = cache_dir / "examples" / _slug(dataset_dir)
-    index = out_dir / "examples.json"
-    if index.is_file():
-        examples = [Example(**item) for item in json.loads(index.read_text())]
-        if len(examples) >= num_examples and all(Path(e.image).is_file() for e in examples):
-            return examples[:num_examples]
-    examples = _write_examples(dataset_dir, out_dir, num_examples)
-    index.write_text(json.dumps([asdict(e) for e in examples], indent=1))
-    return examples
+    # Written afresh on every start (a fraction of a second): a rebuilt dataset never shows stale files.
+    return _write_examples(dataset_dir, cache_dir / "examples" / _slug(dataset_dir), num_examples)
 
 
 def _embedded_synthetic(cache_dir: Path) -> Path:
@@ -73,12 +65,12 @@ def _write_examples(dataset_dir: Path, out_dir: Path, num_examples: int) -> list
     examples = []
     for number, row in enumerate(rows):
         stem = f"{number:02d}_{_slug(row['scene_id'])}_{_slug(str(row['frame_id']))}"
-        image_path = out_dir / f"{stem}.png"
-        image_path.write_bytes(row["image"]["bytes"])
+        image_path = out_dir / f"{stem}{Path(row['image'].get('path') or '.png').suffix or '.png'}"
+        image_path.write_bytes(_file_bytes(row["image"]))
         depth_path = None
         if has_depth and row["depth"] is not None:
             depth_path = out_dir / f"{stem}_depth_mm.png"
-            depth_path.write_bytes(row["depth"]["bytes"])
+            depth_path.write_bytes(_file_bytes(row["depth"]))
         category = category_names[row["category"]] if category_names else str(row["category"])
         examples.append(Example(str(image_path), str(depth_path) if depth_path else None, row["question"], row["answer"], category, row["scene_id"]))
     return examples
@@ -105,6 +97,11 @@ def _pick_rows(test, num_examples: int) -> list[dict]:
     if not picks:
         raise ValueError("The dataset's test split is empty; there are no held-out examples to show.")
     return [test[position] for position in picks]
+
+
+def _file_bytes(cell: dict) -> bytes:
+    """An undecoded Image cell holds its bytes (parquet) or, for on-disk datasets, a file path."""
+    return cell["bytes"] if cell.get("bytes") is not None else Path(cell["path"]).read_bytes()
 
 
 def _slug(text: str | Path) -> str:
