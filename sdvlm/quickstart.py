@@ -30,6 +30,7 @@ from transformers import HfArgumentParser
 from .baselines import fit_constant, predict_constant
 from .depth_prompt import add_depth_prompt
 from .evaluation import generate_answers, item_categories, load_for_inference, score_predictions, write_outputs
+from .model_card import update_model_index
 from .presets import TinyPreset, is_camera_relative, short_system_template
 from .report import format_table, plot_per_category
 from .train import SDVLMModelConfig, SDVLMScriptArguments, SDVLMTrainingConfig, filter_categories, train
@@ -78,8 +79,9 @@ def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path) -> Path:
     from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
 
     dataset = load_dataset(str(data_dir))
-    # "Depths" is the one word the depth-as-prompt ablation adds to questions.
-    texts = ["Depths:"] + [text for rows in dataset.values() for name in ("question", "answer") for text in rows[name]]
+    texts = [text for rows in dataset.values() for name in ("question", "answer") for text in rows[name]]
+    # The depth-as-prompt ablation adds "Depths:" and the names of every object in the frame.
+    texts += ["Depths:"] + sorted({obj["name"] for rows in dataset.values() for objs in rows["objects"] for obj in objs})
     processor = build_tiny_processor(texts=texts, image_size=preset.image_size, patch_size=preset.patch_size)
     processor.chat_template = short_system_template(processor.chat_template)
     model = build_tiny_model(
@@ -166,6 +168,10 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
     if best.exists():
         shutil.rmtree(best)
     shutil.copytree(output_dir / "dpe", best, ignore=shutil.ignore_patterns("eval-*", "checkpoint-*", "depth_cache"))
+    dpe = results["dpe"]
+    update_model_index(best / "README.md", model_name="sdvlm-tiny-quickstart-dpe", dataset_name="msmu-synthetic",
+                       split="test", scores={"msmu_score": dpe["msmu_score"],
+                                             **{f"success/{c}": v for c, v in dpe["per_category"].items()}})
     timings["total"] = time.perf_counter() - start
     report = {**results, "_meta": {"preset": preset.to_dict(), "seconds": {k: round(v, 1) for k, v in timings.items()},
                                    "num_train_items": len(load_dataset(str(data_dir))["train"]),

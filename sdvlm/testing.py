@@ -87,4 +87,38 @@ def all_texts(folder: str | Path) -> list[str]:
     return [text for split in dataset.values() for column in ("question", "answer") for text in split[column]]
 
 
-__all__ = ["CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts"]
+def write_tiny_checkpoint(folder: str | Path, data_folder: str | Path, image_size: int = 32, seed: int = 0,
+                          **overrides) -> Path:
+    """A randomly initialised tiny SD-VLM + processor (vocabulary from `data_folder`) saved to `folder`."""
+    from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
+
+    processor = build_tiny_processor(texts=all_texts(data_folder) + ["Depths:"], image_size=image_size, patch_size=8)
+    model = build_tiny_model(processor, seed=seed, **overrides)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return Path(folder)
+
+
+def tiny_depth_estimator(seed: int = 0, image_size: int = 56, hidden_size: int = 16, num_layers: int = 2):
+    """(model, image processor): a randomly initialised small Depth-Anything (DINOv2 backbone with
+    14 px patches at `image_size`), whose head is biased to predict positive (valid), varied depth."""
+    import torch
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+
+    backbone = Dinov2Config(hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=2,
+                            intermediate_size=2 * hidden_size, patch_size=14, image_size=image_size,
+                            out_features=["stage1", f"stage{num_layers}"],
+                            reshape_hidden_states=False)
+    config = DepthAnythingConfig(backbone_config=backbone, reassemble_hidden_size=hidden_size, reassemble_factors=[2, 1],
+                                 neck_hidden_sizes=[8, 16], fusion_hidden_size=16, head_hidden_size=8, patch_size=14)
+    torch.manual_seed(seed)
+    model = DepthAnythingForDepthEstimation(config).eval()
+    with torch.no_grad():
+        model.head.conv3.weight.normal_(0.0, 1.0)
+        model.head.conv3.bias.fill_(2.0)  # a random ReLU head outputs ~0 (invalid) otherwise
+    image_processor = DPTImageProcessor(size={"height": image_size, "width": image_size}, keep_aspect_ratio=True,
+                                        ensure_multiple_of=14)
+    return model, image_processor
+
+
+__all__ = ["tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]

@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from accelerate import PartialState
 from datasets import DatasetDict, load_dataset
+from transformers import PreTrainedModel
 from transformers.trainer_utils import get_last_checkpoint
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 
@@ -206,6 +208,21 @@ class SDVLMTrainer(SFTTrainer):
             self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
 
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        # transformers 5 `save_pretrained` writes LLaVA's original key layout (it reverts the
+        # registered conversion mapping), but Trainer resumes with a raw `load_state_dict`, which
+        # would silently skip every weight. Read full checkpoints back through `from_pretrained`'s
+        # renaming instead; adapters (PEFT) keep the parent's path.
+        model = self.model if model is None else model
+        weights = Path(resume_from_checkpoint) / "model.safetensors"
+        if not (isinstance(model, PreTrainedModel) and weights.is_file()):
+            return super()._load_from_checkpoint(resume_from_checkpoint, model)
+        saved = type(model).from_pretrained(resume_from_checkpoint, config=model.config, dtype=model.dtype)
+        result = model.load_state_dict(saved.state_dict(), strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise ValueError(f"checkpoint {resume_from_checkpoint} does not match the model: missing "
+                             f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
+
 
 def prepare_depth(dataset, processor, use_depth: bool, depth_source: str, cache_dir: str | Path):
     """Attach depth to `dataset` once, before training: keep the ground-truth `depth` column, or
@@ -247,7 +264,7 @@ def model_card_body(model_args, script_args, training_args, num_rows: int) -> st
         f"{', categories ' + ', '.join(script_args.categories) if script_args.categories else ''})\n"
         f"- Depth: {'on' if model_args.use_depth else 'off (no-depth baseline)'}\n"
         f"- Training: {mode}; lr {training_args.learning_rate}, projector lr {training_args.projector_lr}, "
-        f"{training_args.lr_scheduler_type}, seed {training_args.seed}\n"
+        f"{getattr(training_args.lr_scheduler_type, 'value', training_args.lr_scheduler_type)}, seed {training_args.seed}\n"
     )
 
 
@@ -264,9 +281,11 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
     model, processor = load_model_and_processor(model_args)
     cache_dir = script_args.depth_cache_dir or Path(training_args.output_dir) / "depth_cache"
     needs_depth = model_args.use_depth or script_args.depth_prompt
-    dataset, cache = prepare_depth(dataset, processor, needs_depth, script_args.depth_source, cache_dir)
-    if script_args.depth_prompt:
-        dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
+    # Under `accelerate launch`, the main process estimates missing depth; the others then read the cache.
+    with PartialState().main_process_first():
+        dataset, cache = prepare_depth(dataset, processor, needs_depth, script_args.depth_source, cache_dir)
+        if script_args.depth_prompt:
+            dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
     keep = KEEP_COLUMNS if model_args.use_depth else ("image", "conversations")
     dataset = dataset.select_columns([name for name in keep if name in dataset.column_names])
     model = prepare_model(model, model_args)

@@ -1,0 +1,67 @@
+"""DepthCache: depth is estimated once per distinct image and read back from safetensors files."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sdvlm.depth_cache import DepthCache, image_key
+
+
+def images(n, size=(12, 8)):
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)) for _ in range(n)]
+
+
+class CountingEstimator:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, batch):
+        self.calls += len(batch)
+        return [np.full((im.height, im.width), float(np.asarray(im).mean()), np.float32) for im in batch]
+
+
+def test_estimates_once_and_caches(tmp_path):
+    pics = images(3)
+    estimator = CountingEstimator()
+    cache = DepthCache(tmp_path, estimate_fn=estimator)
+    keys = cache.fill(pics + [pics[0].copy()], batch_size=2)  # a duplicate image is estimated once
+    assert estimator.calls == 3 and cache.num_estimated == 3
+    assert keys[0] == keys[3] == image_key(pics[0])
+    again = DepthCache(tmp_path, estimate_fn=estimator)
+    assert again.fill(pics) == keys[:3] and estimator.calls == 3  # nothing re-estimated
+    depth = again.get(keys[1])
+    assert depth.shape == (8, 12) and depth.dtype == np.float32
+    assert np.allclose(depth, np.asarray(pics[1]).mean())
+    assert sorted(p.suffix for p in tmp_path.rglob("*.*")) == [".safetensors"] * 3
+
+
+def test_errors(tmp_path):
+    with pytest.raises(KeyError, match="no cached depth"):
+        DepthCache(tmp_path).get("ab" * 20)
+    with pytest.raises(ValueError, match="no estimator"):
+        DepthCache(tmp_path).fill(images(1))
+    bad = DepthCache(tmp_path, estimate_fn=lambda batch: [np.zeros((3, 3), np.float32) for _ in batch])
+    with pytest.raises(ValueError, match="expected \\(8, 12\\)"):
+        bad.fill(images(1))
+
+
+def test_tiny_depth_anything_fills_the_cache_for_training(tmp_path):
+    """The training path: a dataset without depth gets a depth_key column, the collator reads it."""
+    from datasets import Dataset
+
+    from modeling_sdvlm.tiny import build_tiny_processor
+    from sdvlm.collator import SDVLMDataCollator
+    from sdvlm.testing import tiny_depth_estimator
+    from sdvlm.train import prepare_depth
+
+    processor = build_tiny_processor(texts=["How far?", "1.5 m"], image_size=32, patch_size=8)
+    processor.set_depth_estimator(*tiny_depth_estimator())
+    rows = Dataset.from_dict({"image": images(2, (40, 30)), "conversations": [
+        [{"from": "human", "value": "<image>\nHow far?"}, {"from": "gpt", "value": "1.5 m"}]] * 2})
+    dataset, cache = prepare_depth(rows, processor, True, "auto", tmp_path)
+    assert cache.num_estimated == 2 and len(set(dataset["depth_key"])) == 2
+    batch = SDVLMDataCollator(processor=processor, depth_cache=cache)([dataset[0], dataset[1]])
+    assert batch["depth_values"].shape == (2, 32, 32)
+    # Invalid = 0 only in the padding of the 40x30 image to a square; the image area is all valid.
+    assert (batch["depth_values"] != 0).float().mean() > 0.5
