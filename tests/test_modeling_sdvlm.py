@@ -193,6 +193,33 @@ def test_depth_grid_minmax_and_scale(tester):
     assert (grid.flatten(1).max(1).values - 100.0).abs().max() < 1e-3
 
 
+def test_encoding_is_bitwise_the_stacked_sin_cos_formula():
+    depth = torch.rand(3, 50) * 100
+    for dim in (2, 8, 256):
+        half = dim // 2
+        frequencies = 1.0 / (10000.0 ** (torch.arange(half, dtype=torch.float32) / half))
+        angles = depth[..., None] * frequencies
+        expected = torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)
+        got = depth_positional_encoding(depth, dim)
+        assert got.dtype == torch.float32 and got.shape == (3, 50, dim)
+        assert torch.equal(got, expected)
+
+
+def test_depth_grid_all_valid_fast_path_matches_the_masked_path(model):
+    # An all-valid map takes the fast path; the same map plus one invalid cell-corner pixel per image
+    # takes the masked path. Cells untouched by the invalid pixel must agree bit for bit, pre-scaling.
+    patch = model.config.vision_config.patch_size
+    depth = torch.rand(2, 32, 32) * 7 + 0.25
+    fast = torch.nn.functional.avg_pool2d(depth[:, None], patch)[:, 0]
+    masked = model.model._masked_depth_grid(depth, patch)
+    assert torch.equal(fast, masked)
+    holed = depth.clone()
+    holed[:, 0, 0] = float("nan")
+    grid_holed = model.model.depth_grid(holed)
+    grid_fast = model.model.depth_grid(depth)
+    assert torch.isfinite(grid_holed).all() and not torch.equal(grid_holed, grid_fast)
+
+
 def test_depth_grid_is_per_image(tester, model):
     depth = torch.rand(2, 32, 32) + 0.5
     together = model.model.depth_grid(depth)
@@ -248,6 +275,45 @@ def test_plain_llava_checkpoint_loads_with_no_missing_keys(tester, model, inputs
         assert torch.equal(loaded.eval()(**without_depth(inputs)).logits, llava(**without_depth(inputs)).logits)
         # and the loaded model does use depth
         assert not torch.equal(loaded(**inputs).logits, llava(**without_depth(inputs)).logits)
+
+
+
+def test_new_layout_llava_checkpoint_loads_with_no_missing_keys(tester, model, inputs, tmp_path):
+    # transformers 5 module names (`model.language_model.*`, `lm_head.*`), as a raw state dict.
+    from safetensors.torch import save_file
+
+    llava = llava_twin(tester, model)
+    LlavaConfig(**tester.config_kwargs()).save_pretrained(tmp_path)
+    state = {name: tensor.contiguous() for name, tensor in llava.state_dict().items()}
+    assert any(name.startswith("model.language_model.") for name in state)
+    save_file(state, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    loaded, info = SDVLMForConditionalGeneration.from_pretrained(tmp_path, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"]
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(**without_depth(inputs)).logits, llava(**without_depth(inputs)).logits)
+
+
+def _saved_tensors(pretrained, directory):
+    from safetensors.torch import load_file
+
+    pretrained.save_pretrained(directory)
+    return load_file(str(directory / "model.safetensors"))
+
+
+def test_saved_key_names_are_exactly_plain_llavas(tester, model, tmp_path):
+    """SD-VLM writes the checkpoint key layout plain `LlavaForConditionalGeneration.save_pretrained`
+    writes (in transformers 5.x that is the llava-hf legacy `language_model.model.*` layout, restored
+    by Llava's checkpoint conversion mapping), with the same tensors under the same names."""
+    llava = llava_twin(tester, model)
+    llava_saved = _saved_tensors(llava, tmp_path / "llava")
+    sdvlm_saved = _saved_tensors(model, tmp_path / "sdvlm")
+    assert sorted(sdvlm_saved) == sorted(llava_saved)
+    for name, tensor in llava_saved.items():
+        assert torch.equal(sdvlm_saved[name], tensor), name
+    # and each loads back into the other with nothing missing or unexpected
+    for cls, directory in ((SDVLMForConditionalGeneration, "llava"), (LlavaForConditionalGeneration, "sdvlm")):
+        _, info = cls.from_pretrained(tmp_path / directory, output_loading_info=True)
+        assert not info["missing_keys"] and not info["unexpected_keys"], (cls.__name__, info)
 
 
 # --- depth reaches the image tokens ---------------------------------------------------------------
@@ -440,6 +506,15 @@ def test_image_token_feature_mismatch_raises_with_the_row(model, inputs):
     for depth in (None, inputs["depth_values"]):
         with pytest.raises(ValueError, match=r"image-token / feature mismatch.*first suspicious batch row: 1"):
             model(**{**without_depth(inputs), "input_ids": ids, "depth_values": depth})
+
+
+def test_image_token_feature_mismatch_raises_even_with_torch_checks_disabled(model, inputs, monkeypatch):
+    # LLaVA's own check is skipped under TRANSFORMERS_DISABLE_TORCH_CHECK=1; SD-VLM's is explicit.
+    monkeypatch.setenv("TRANSFORMERS_DISABLE_TORCH_CHECK", "1")
+    ids = inputs["input_ids"].clone()
+    ids[1, 2] = 5
+    with pytest.raises(ValueError, match=r"image-token / feature mismatch.*first suspicious batch row: 1"):
+        model(**{**inputs, "input_ids": ids})
 
 
 def test_depth_without_pixels_raises(model, inputs):

@@ -163,3 +163,31 @@ def test_features_are_the_contract():
     assert list(features) == ["image", "depth", "intrinsics", "question", "answer", "category", "answer_value",
                               "objects", "question_objects", "scene_id", "frame_id", "conversations"]  # fmt: skip
     assert set(features["objects"].feature) == {"id", "name", "category", "center", "size"}
+
+
+def test_category_filter_in_build_msmu_cli_and_card(tmp_path, capsys):
+    from dataset_builders.msmu.templates import CATEGORY_NAMES
+
+    out = build_msmu("synthetic", tmp_path / "f", seed=1, **{**SMALL, "qa_per_frame": 40},
+                     categories=["absolute_distance", "position"],
+                     question_kinds="absolute_distance.camera,position.forward")
+    rows = [r for t in _tables(out).values() for r in t.select(["category", "question_objects"]).to_pylist()]
+    names = msmu_features()["category"].names
+    assert rows and {names[r["category"]] for r in rows} == {"absolute_distance", "position"}
+    assert all(len(r["question_objects"]) == 1 for r in rows)  # camera-relative: one object each
+    card = (out / "README.md").read_text()
+    assert "--categories absolute_distance,position" in card
+    assert "--question-kinds absolute_distance.camera,position.forward" in card
+    assert "question types: only absolute_distance, position" in card
+
+    args = ["build", "--output", str(tmp_path / "cli"), "--num-scenes", "2", "--width", "32", "--height", "24",
+            "--frames-per-scene", "1", "--qa-per-frame", "4", "--categories", "count", "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    table = pq.read_table(next((tmp_path / "cli" / "data").glob("train-*")))
+    assert {names[c] for c in table.column("category").to_pylist()} == {"count"}
+    capsys.readouterr()
+    assert main(["build", "--output", str(tmp_path / "bad"), "--categories", "count,sizes", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "'sizes'" in err and all(name in err for name in CATEGORY_NAMES)
+    assert main(["build", "--output", str(tmp_path / "bad"), "--question-kinds", "position.up", "--no-progress"]) == 2
+    assert "'position.up'" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -383,3 +383,65 @@ def test_same_seed_same_questions():
 def test_qa_config_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         QAConfig(**kwargs)
+
+
+def test_question_category_and_kind_filter(frames):
+    """Only the asked types are generated, and the whole qa_per_frame budget goes to them."""
+    scene, frame, _ = max(frames, key=lambda item: len(item[2]))
+    base = dict(categories=SyntheticSource.categories, colors=SyntheticSource.colors)
+    every = select_questions(frame_context(scene, frame, VIS, QAConfig(qa_per_frame=200, **base), np.random.default_rng(0)))
+    available = {}
+    for q in every:
+        available.setdefault(q.category, []).append(q)
+    for asked in (("count",), ("absolute_distance", "position"), ("scale_compare", "zero", "scale_estimation")):
+        budget = 12
+        qa = QAConfig(qa_per_frame=budget, question_categories=asked, **base)
+        chosen = select_questions(frame_context(scene, frame, VIS, qa, np.random.default_rng(0)))
+        assert chosen and {q.category for q in chosen} <= set(asked)
+        assert len(chosen) == min(budget, sum(len(available.get(c, [])) for c in asked))
+
+    qa = QAConfig(qa_per_frame=200, question_categories=("absolute_distance", "position"),
+                  question_kinds=("absolute_distance.camera", "position.forward"), **base)
+    chosen = select_questions(frame_context(scene, frame, VIS, qa, np.random.default_rng(0)))
+    kinds = {classify(q.question)[0] for q in chosen}
+    assert kinds == {"camera_center", "camera_closest", "position_forward"}
+    # Every camera-relative question of the unrestricted frame is there, none dropped for the budget.
+    def key(q):
+        return classify(q.question)[0], tuple(q.object_ids), q.answer
+
+    assert sorted(map(key, chosen)) == sorted(key(q) for q in every if classify(q.question)[0] in kinds)
+
+    # A kind restricts only its own category; the others keep all their kinds.
+    qa = QAConfig(qa_per_frame=200, question_kinds=("position.vertical",), **base)
+    chosen = select_questions(frame_context(scene, frame, VIS, qa, np.random.default_rng(0)))
+    position_kinds = {classify(q.question)[0] for q in chosen if q.category == "position"}
+    assert position_kinds <= {"position_vertical"}
+    assert {q.category for q in chosen} == {q.category for q in every}
+
+
+def test_default_build_is_unchanged_by_the_filter_fields():
+    """No filter = the same questions as before the option existed (same random draws)."""
+    source = SyntheticSource(num_scenes=1, seed=2, image_size=(48, 40), frames_per_scene=2)
+    scene = source.load(source.scene_ids()[0])
+    explicit = QAConfig(categories=source.categories, question_categories=tuple(T.CATEGORY_NAMES))
+    for k, f in enumerate(scene.frames):
+        plain = frame_rows(scene, f, VIS, QAConfig(categories=source.categories), scene_rng(0, scene.scene_id, k))
+        full = frame_rows(scene, f, VIS, explicit, scene_rng(0, scene.scene_id, k))
+        assert [r["question"] for r in plain] == [r["question"] for r in full]
+
+
+@pytest.mark.parametrize(
+    "kwargs, bad",
+    [
+        ({"question_categories": ("absolute_distance", "distance")}, "'distance'"),
+        ({"question_kinds": ("position.depth",)}, "'position.depth'"),
+        ({"question_categories": ("count",), "question_kinds": ("position.forward",)}, "'position'"),
+    ],
+)
+def test_question_filter_validation(kwargs, bad):
+    with pytest.raises(ValueError, match=re.escape(bad)) as err:
+        QAConfig(**kwargs)
+    if "question_categories" in kwargs and "question_kinds" not in kwargs:
+        assert all(name in str(err.value) for name in T.CATEGORY_NAMES)
+    if "question_kinds" in kwargs and "question_categories" not in kwargs:
+        assert "absolute_distance.camera" in str(err.value) and "position.vertical" in str(err.value)

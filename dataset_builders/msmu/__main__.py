@@ -10,7 +10,9 @@ import logging
 import sys
 
 from .builder import build_msmu
+from .questions import KIND_NAMES
 from .sources import SOURCES
+from .templates import CATEGORY_NAMES
 from .visibility import VisibilityConfig
 
 
@@ -38,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="distance questions between centers and/or closest points (each question says which)",
     )  # fmt: skip
     build.add_argument("--cot", action="store_true", help="template chain-of-thought answers in conversations")
+    build.add_argument(
+        "--categories", default=None, metavar="A,B",
+        help=f"generate only these question categories, comma-separated (default all): {','.join(CATEGORY_NAMES)}",
+    )  # fmt: skip
+    build.add_argument(
+        "--question-kinds", default=None, metavar="C.K,...",
+        help=f"only these sub-kinds of their categories, comma-separated (default all): {','.join(KIND_NAMES)}",
+    )  # fmt: skip
     defaults = VisibilityConfig()
     build.add_argument("--min-area", type=float, default=defaults.min_area, help="visible mask area / image area")
     build.add_argument("--min-pixels", type=int, default=defaults.min_pixels)
@@ -67,6 +77,8 @@ def main(argv=None) -> int:
             decimals=args.decimals,
             distance_modes=tuple(args.distance_modes),
             cot=args.cot,
+            categories=args.categories,
+            question_kinds=args.question_kinds,
             visibility=VisibilityConfig(
                 min_area=args.min_area,
                 min_pixels=args.min_pixels,

@@ -92,6 +92,8 @@ def build_msmu(
     decimals: int = 2,
     distance_modes: tuple = ("center", "closest"),
     cot: bool = False,
+    categories=None,
+    question_kinds=None,
     visibility: VisibilityConfig | dict | None = None,
     skip_bad_scenes: bool = False,
     scannet_root=None,
@@ -115,6 +117,10 @@ def build_msmu(
         num_proc: processes over scenes (results do not depend on it).
         test_fraction: share of scenes in the test split.
         qa_per_frame, decimals, distance_modes, cot: see `QAConfig`.
+        categories: generate only these question categories (names from `CATEGORY_NAMES`, a list or
+            a comma-separated string); None = all eight. The `qa_per_frame` budget goes to them.
+        question_kinds: finer choice within categories, "absolute_distance.camera|object" and
+            "position.forward|lateral|vertical" (`QAConfig.question_kinds`); None = all kinds.
         visibility: `VisibilityConfig` (or its fields as a dict) for the per-frame object filter.
         skip_bad_scenes: log and skip a scene whose files are missing or corrupt instead of failing.
         max_shard_bytes: image bytes per parquet shard.
@@ -148,6 +154,7 @@ def build_msmu(
         raise ValueError(f"the {source} source has no scenes")
     if isinstance(visibility, dict):
         visibility = VisibilityConfig(**visibility)
+    categories, question_kinds = _names(categories), _names(question_kinds)
     qa = QAConfig(
         qa_per_frame=qa_per_frame,
         decimals=decimals,
@@ -155,6 +162,8 @@ def build_msmu(
         cot=cot,
         categories=tuple(getattr(scene_source, "categories", None) or DEFAULT_VOCABULARY),
         colors=tuple(getattr(scene_source, "colors", None) or ()),
+        question_categories=categories,
+        question_kinds=question_kinds,
     )
     state = {
         "source": scene_source,
@@ -191,12 +200,28 @@ def build_msmu(
             flags.append(f"--frames-per-scene {frames_per_scene}")
         if cot:
             flags.append("--cot")
+        if categories:
+            flags.append(f"--categories {','.join(categories)}")
+        if question_kinds:
+            flags.append(f"--question-kinds {','.join(question_kinds)}")
         command = "python -m dataset_builders.msmu build " + " ".join(flags)
-        settings = f"visibility thresholds {vis}; scene ids {scene_ids[0]} .. {scene_ids[-1]}"
+        asked = "all eight categories" if not categories else "only " + ", ".join(qa.asked_categories)
+        if question_kinds:
+            asked += " (kinds: " + ", ".join(question_kinds) + ")"
+        settings = f"question types: {asked}; visibility thresholds {vis}; scene ids {scene_ids[0]} .. {scene_ids[-1]}"
         out = writer.finalize(render_card(source, command, settings, stats))
     if verbose:
         print(f"MSMU ({source}) written to {out}\n{stats.markdown()}")
     return out
+
+
+def _names(value) -> tuple:
+    """None, a comma-separated string or a sequence of names -> a tuple of stripped names."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(name.strip() for name in value if name.strip())
 
 
 def _run_jobs(scene_ids, state, num_proc):

@@ -13,7 +13,6 @@ from PIL import Image
 
 from .questions import GENERATORS, QA, FrameContext, ObjectView, QAConfig
 from .scene import Frame, Scene
-from .templates import CATEGORY_NAMES
 from .visibility import VisibilityConfig, frame_visibility
 
 IMAGE_TOKEN = "<image>"
@@ -80,16 +79,18 @@ def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: 
 
 
 def select_questions(ctx: FrameContext) -> list[QA]:
-    """Up to `qa_per_frame` distinct questions, round-robin over categories in a random order so
-    that every category with a candidate appears before any category appears twice."""
+    """Up to `qa_per_frame` distinct questions, round-robin over the asked categories
+    (`QAConfig.question_categories`, default all) in a random order so that every category with a
+    candidate appears before any category appears twice."""
+    asked = ctx.config.asked_categories
     pools = {}
-    for name in CATEGORY_NAMES:
+    for name in asked:
         candidates = GENERATORS[name](ctx)
         if candidates:
             order = ctx.rng.permutation(len(candidates))
             pools[name] = [candidates[i] for i in order]
     chosen, seen = [], set()
-    names = [CATEGORY_NAMES[i] for i in ctx.rng.permutation(len(CATEGORY_NAMES))]
+    names = [asked[i] for i in ctx.rng.permutation(len(asked))]
     while len(chosen) < ctx.config.qa_per_frame and any(pools.get(n) for n in names):
         for name in names:
             pool = pools.get(name)

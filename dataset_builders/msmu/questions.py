@@ -16,12 +16,21 @@ from .scene import SceneObject
 from .visibility import Visibility
 
 
+# Sub-kinds of the categories whose questions measure different things, as "category.kind" names
+# for `QAConfig.question_kinds`; the other categories have a single kind (their own name).
+QUESTION_KINDS = {
+    "absolute_distance": ("camera", "object"),  # camera-to-object / object-to-object distance
+    "position": ("forward", "lateral", "vertical"),  # depth along the axis / left-right / above-below
+}
+KIND_NAMES = tuple(f"{c}.{k}" for c, kinds in QUESTION_KINDS.items() for k in kinds)
+
+
 @dataclass(frozen=True)
 class QAConfig:
     """How questions are made.
 
     Args:
-        qa_per_frame: questions sampled per frame (round-robin over categories, so all appear).
+        qa_per_frame: questions sampled per frame (round-robin over the asked categories, so all appear).
         decimals: rounding of answers in meters.
         distance_modes: which distance questions to ask: "center" (between box centers / camera and
             center) and/or "closest" (closest points); each question says which it asks.
@@ -34,6 +43,13 @@ class QAConfig:
         compare_margin: size comparisons need this relative difference.
         categories: the category vocabulary for existence negatives (absent ones are drawn from it).
         colors: colour words for harder existence negatives ("a red chair" when no chair is red).
+        question_categories: generate only these MSMU categories (`templates.CATEGORY_NAMES`);
+            empty = all eight. The `qa_per_frame` budget is spent on them alone.
+        question_kinds: finer choice within the categories that have sub-kinds (`KIND_NAMES`):
+            "absolute_distance.camera" / "absolute_distance.object", "position.forward" /
+            "position.lateral" / "position.vertical". A category named by any listed kind asks only
+            the listed kinds; the other categories ask all of theirs. Each kind's category must be
+            asked (it is when `question_categories` is empty). Empty = all kinds.
     """
 
     qa_per_frame: int = 12
@@ -47,6 +63,8 @@ class QAConfig:
     compare_margin: float = 0.15
     categories: tuple = ()
     colors: tuple = ()
+    question_categories: tuple = ()
+    question_kinds: tuple = ()
 
     def __post_init__(self):
         if self.qa_per_frame < 1:
@@ -59,6 +77,27 @@ class QAConfig:
         for name in ("min_offset", "min_gap", "lateral_margin", "depth_margin", "compare_margin"):
             if getattr(self, name) < 0:
                 raise ValueError(f"QAConfig.{name} must be >= 0, got {getattr(self, name)}")
+        for name in self.question_categories:
+            if name not in T.CATEGORY_NAMES:
+                raise ValueError(f"unknown question category {name!r}; valid categories: {', '.join(T.CATEGORY_NAMES)}")
+        for name in self.question_kinds:
+            if name not in KIND_NAMES:
+                raise ValueError(f"unknown question kind {name!r}; valid kinds: {', '.join(KIND_NAMES)}")
+            category = name.split(".")[0]
+            if category not in self.asked_categories:
+                raise ValueError(f"question kind {name!r} needs its category {category!r} among the question categories {self.question_categories}")
+
+    @property
+    def asked_categories(self) -> tuple:
+        """The categories generated, in `CATEGORY_NAMES` order."""
+        return tuple(c for c in T.CATEGORY_NAMES if not self.question_categories or c in self.question_categories)
+
+    def asks(self, category: str, kind: str) -> bool:
+        """Whether questions of `category` and sub-kind `kind` are generated."""
+        if category not in self.asked_categories:
+            return False
+        listed = [k.split(".")[1] for k in self.question_kinds if k.split(".")[0] == category]
+        return not listed or kind in listed
 
 
 @dataclass
@@ -161,15 +200,16 @@ def _object_distance(a: ObjectView, b: ObjectView, mode: str) -> float:
 
 def absolute_distance(ctx: FrameContext) -> list:
     out = []
+    camera, objects = ctx.config.asks("absolute_distance", "camera"), ctx.config.asks("absolute_distance", "object")
     for mode in ctx.config.distance_modes:
-        for v in ctx.views:
+        for v in ctx.views if camera else ():
             d = _camera_distance(v, ctx, mode)
             if d < ctx.config.min_gap:
                 continue
             q = ctx.pick(T.CAMERA_DISTANCE_QUESTIONS[mode]).format(o=v.label)
             why = _where(v, ctx) + (" The nearest face of its box is closer than its center." if mode == "closest" else "")
             out.append(QA("absolute_distance", q, ctx.m(d), [ctx.r(d)], [v.obj.id], why))
-        for a, b in _pairs(ctx):
+        for a, b in _pairs(ctx) if objects else ():
             d = _object_distance(a, b, mode)
             if d < ctx.config.min_gap:
                 continue
@@ -184,15 +224,16 @@ def position(ctx: FrameContext) -> list:
     for v in ctx.views:
         x, _, z = v.center_cam
         why = _where(v, ctx)
-        q = ctx.pick(T.POSITION_QUESTIONS["forward"]).format(o=v.label)
-        out.append(QA("position", q, ctx.m(z), [ctx.r(z)], [v.obj.id], why))
-        if abs(x) >= ctx.config.min_offset:
+        if ctx.config.asks("position", "forward"):
+            q = ctx.pick(T.POSITION_QUESTIONS["forward"]).format(o=v.label)
+            out.append(QA("position", q, ctx.m(z), [ctx.r(z)], [v.obj.id], why))
+        if abs(x) >= ctx.config.min_offset and ctx.config.asks("position", "lateral"):
             side = "right" if x > 0 else "left"
             q = ctx.pick(T.POSITION_QUESTIONS["lateral"]).format(o=v.label, side=side)
             out.append(QA("position", q, ctx.m(abs(x)), [ctx.r(abs(x))], [v.obj.id], why))
         # "Above/below" follows gravity (world z), not the tilted image axis.
         dz = float(v.obj.center[2] - ctx.camera_position[2])
-        if abs(dz) >= ctx.config.min_offset:
+        if abs(dz) >= ctx.config.min_offset and ctx.config.asks("position", "vertical"):
             direction = "above" if dz > 0 else "below"
             q = ctx.pick(T.POSITION_QUESTIONS["vertical"]).format(o=v.label, dir=direction)
             why_v = f"The center of the {v.label} lies {ctx.m(abs(dz))} {direction} the camera's height."
@@ -315,4 +356,4 @@ GENERATORS = {
     "zero": zero,
 }
 
-__all__ = ["QAConfig", "QA", "ObjectView", "FrameContext", "GENERATORS"] + list(GENERATORS)
+__all__ = ["QUESTION_KINDS", "KIND_NAMES", "QAConfig", "QA", "ObjectView", "FrameContext", "GENERATORS"] + list(GENERATORS)
