@@ -61,7 +61,17 @@ def test_rows_decode_and_depth_is_millimetres(small_build):
                      "relative_position", "scale_compare", "zero"]  # fmt: skip
     train_scenes, test_scenes = set(ds["train"]["scene_id"]), set(ds["test"]["scene_id"])
     assert len(test_scenes) == 1 and len(train_scenes) == 3 and not train_scenes & test_scenes
+    # The objects column rebuilds each box in the camera frame (center, size, box-to-camera rotation).
+    scene_objects = {o.id: o for o in source.load(row["scene_id"]).objects}
+    pose = frames[row["frame_id"]].pose
+    for record in row["objects"]:
+        rotation = np.asarray(record["rotation"], dtype=np.float64).reshape(3, 3)
+        np.testing.assert_allclose(rotation @ rotation.T, np.eye(3), atol=1e-5)
+        obj = scene_objects[record["id"]]
+        world_center = pose[:3, :3] @ np.asarray(record["center"]) + pose[:3, 3]
+        np.testing.assert_allclose(world_center, obj.center, atol=1e-4)
     card = (small_build / "README.md").read_text()
+    assert "rotation" in card
     assert "configs:" in card and "scale_estimation" in card and "Objects per category" in card
 
 
@@ -162,7 +172,7 @@ def test_features_are_the_contract():
     features = msmu_features()
     assert list(features) == ["image", "depth", "intrinsics", "question", "answer", "category", "answer_value",
                               "objects", "question_objects", "scene_id", "frame_id", "conversations"]  # fmt: skip
-    assert set(features["objects"].feature) == {"id", "name", "category", "center", "size"}
+    assert set(features["objects"].feature) == {"id", "name", "category", "center", "size", "rotation"}
 
 
 def test_category_filter_in_build_msmu_cli_and_card(tmp_path, capsys):

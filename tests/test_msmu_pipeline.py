@@ -378,7 +378,8 @@ def test_same_seed_same_questions():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"qa_per_frame": 0}, "qa_per_frame"), ({"decimals": 9}, "decimals"), ({"distance_modes": ("edge",)}, "distance_modes")],
+    [({"qa_per_frame": 0}, "qa_per_frame"), ({"decimals": 9}, "decimals"), ({"decimals": 0}, "decimals"),
+     ({"distance_modes": ("edge",)}, "distance_modes")],
 )
 def test_qa_config_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -445,3 +446,87 @@ def test_question_filter_validation(kwargs, bad):
         assert all(name in str(err.value) for name in T.CATEGORY_NAMES)
     if "question_kinds" in kwargs and "question_categories" not in kwargs:
         assert "absolute_distance.camera" in str(err.value) and "position.vertical" in str(err.value)
+
+
+def test_objects_column_rebuilds_the_boxes_in_the_camera_frame(frames):
+    """center + rotation @ (±size / 2) in the camera frame = the world box corners seen through the pose."""
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
+    checked = 0
+    for scene, frame, rows in frames:
+        if not rows:
+            continue
+        objects = _objects(scene)
+        rot, origin = frame.pose[:3, :3], frame.pose[:3, 3]
+        for record in rows[0]["objects"]:
+            obj = objects[record["id"]]
+            rotation = np.asarray(record["rotation"]).reshape(3, 3)
+            rebuilt = np.asarray(record["center"]) + (signs * np.asarray(record["size"]) / 2) @ rotation.T
+            expected = (box_corners(obj.center, obj.size, obj.yaw) - origin) @ rot  # world -> camera
+            np.testing.assert_allclose(rebuilt, expected, atol=1e-9)
+            checked += 1
+    assert checked > 20
+    assert any(abs(o.yaw) > 0.1 for scene, _, _ in frames for o in scene.objects)  # rotated boxes were tested
+
+
+def _related_scene():
+    """A frame with a television, a coffee table and a sofa in view (ScanNet-style category names)."""
+    from dataset_builders.msmu.render import camera_pose
+    from dataset_builders.msmu.scene import Frame, Scene, SceneObject
+
+    specs = [
+        (1, "television", "black", (4.0, 2.3, 1.1), (0.15, 1.0, 0.6), 0.2),
+        (2, "coffee table", "brown", (3.0, 3.3, 0.25), (1.0, 0.6, 0.5), 0.3),
+        (3, "sofa", "gray", (4.3, 4.0, 0.45), (0.9, 1.8, 0.9), 0.1),
+    ]
+    objects = [SceneObject(i, c, f"{color} {c}", np.array(center), np.array(size), yaw, {"color": color})
+               for i, c, color, center, size, yaw in specs]
+    room = Room(size=np.array([6.0, 6.0, 3.0]))
+    pose = camera_pose(np.array([0.4, 3.0, 1.5]), heading=0.0, pitch=0.25)
+    intrinsics = np.array([90.0, 90.0, WIDTH / 2, HEIGHT / 2])
+    render = render_boxes(room, [Box(o.id, o.center, o.size, o.yaw, (120, 80, 40)) for o in objects], intrinsics, pose, WIDTH, HEIGHT)
+    frame = Frame("0", render.image, render.depth, intrinsics, pose, render.masks)
+    return Scene("related", objects, [frame]), frame
+
+
+def test_existence_and_labels_respect_head_nouns():
+    """No "No" for a tv or a table with a television and a coffee table in view, no "the table"."""
+    from dataset_builders.msmu.builder import DEFAULT_VOCABULARY
+
+    scene, frame = _related_scene()
+    qa = QAConfig(qa_per_frame=200, categories=DEFAULT_VOCABULARY, colors=("white", "black", "brown"))
+    ctx = frame_context(scene, frame, VIS, qa, np.random.default_rng(0))
+    assert {v.obj.category for v in ctx.visible} == {"television", "coffee table", "sofa"}
+    assert "television" in DEFAULT_VOCABULARY and "tv" not in DEFAULT_VOCABULARY
+    negatives = []
+    for seed in range(20):
+        ctx = frame_context(scene, frame, VIS, qa, np.random.default_rng(seed))
+        for item in GENERATORS["zero"](ctx):
+            if item.answer == "No":
+                negatives.append(item.question)
+                # Not a present category or its head noun, nor a colour a present (related) object has.
+                assert not re.search(r"\b(?:a|an|any) (?:tv|television|table|coffee table|sofa)\b", item.question), item.question
+                assert not re.search(r"\b(?:black television|brown (?:coffee )?table|gray sofa)\b", item.question), item.question
+        for name in GENERATORS:
+            for item in GENERATORS[name](ctx):
+                assert not re.search(r"\bthe (?:\w+ )?table\b", item.question.replace("coffee table", "")), item.question
+    assert negatives  # other categories are still asked about as absent
+
+    # A plain table next to the coffee table: "the table" is ambiguous, "the coffee table" is not.
+    from dataset_builders.msmu.scene import SceneObject
+
+    table = SceneObject(4, "table", "white table", np.array([2.6, 2.2, 0.4]), np.array([0.6, 0.6, 0.8]), 0.0)
+    objects = scene.objects + [table]
+    render = render_boxes(Room(size=np.array([6.0, 6.0, 3.0])), [Box(o.id, o.center, o.size, o.yaw, (200, 200, 200)) for o in objects],
+                          frame.intrinsics, frame.pose, WIDTH, HEIGHT)
+    assert render.masks[4].any() and render.masks[2].any()
+    frame.instance_masks = render.masks
+    frame.depth = render.depth
+    scene.objects = objects
+    for seed in range(10):
+        ctx = frame_context(scene, frame, VIS, qa, np.random.default_rng(seed))
+        labels = {v.obj.id: v.label for v in ctx.visible}
+        assert labels.get(4) != "table"
+        assert "table" not in ctx.countable
+        for q in GENERATORS["zero"](ctx):
+            if q.answer == "No":
+                assert not re.search(r"\b(?:(?:a|an|any) (?:coffee )?table|(?:white|brown) (?:coffee )?table)\b", q.question), q.question

@@ -464,3 +464,12 @@ def test_builds_an_msmu_folder_from_the_export_layout(tmp_path, scannet_root):
             np.testing.assert_allclose(row["answer_value"], [round(float(v), 2) for v in expected], atol=1e-6)
             checked += 1
     assert checked > 0
+
+
+def test_default_vocabulary_uses_the_cleaned_category_names():
+    """Existence negatives name categories as `clean_category` does ("television", not "tv")."""
+    from dataset_builders.msmu.builder import DEFAULT_VOCABULARY
+    from dataset_builders.msmu.sources.scannet_labels import clean_category
+
+    assert clean_category("tv") == "television" and "television" in DEFAULT_VOCABULARY
+    assert all(clean_category(c) == c for c in DEFAULT_VOCABULARY)

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--num-proc", type=int, default=1, help="processes over scenes (same result for any value)")
     build.add_argument("--test-fraction", type=float, default=0.2, help="share of scenes in the test split")
     build.add_argument("--qa-per-frame", type=int, default=12)
-    build.add_argument("--decimals", type=int, default=2, help="rounding of answers in meters")
+    build.add_argument("--decimals", type=int, default=2, help="rounding of answers in meters (1 to 6 decimals)")
     build.add_argument(
         "--distance-modes", nargs="+", choices=("center", "closest"), default=["center", "closest"],
         help="distance questions between centers and/or closest points (each question says which)",

@@ -29,11 +29,13 @@ from .writer import DatasetFolderWriter
 logger = logging.getLogger(__name__)
 
 # Existence negatives for sources that do not name their own vocabulary: common indoor categories
-# (ScanNet's frequent labels), so "Is there a toilet?" can be asked in a bedroom.
+# (ScanNet's frequent labels), so "Is there a toilet?" can be asked in a bedroom. The names are
+# those `sources.scannet_labels.clean_category` gives objects ("television", not "tv"), so a
+# category in view is never asked about as absent.
 DEFAULT_VOCABULARY = (
     "bathtub", "bed", "bookshelf", "box", "cabinet", "chair", "counter", "curtain", "desk", "door",
     "dresser", "lamp", "monitor", "nightstand", "pillow", "refrigerator", "shelf", "sink", "sofa",
-    "table", "toilet", "trash can", "tv", "window",
+    "table", "television", "toilet", "trash can", "window",
 )  # fmt: skip
 
 

@@ -29,7 +29,9 @@ def msmu_features(with_depth: bool = True) -> Features:
                 "name": Value("string"),
                 "category": Value("string"),
                 "center": List(Value("float32"), length=3),  # camera frame: x right, y down, z forward
-                "size": List(Value("float32"), length=3),  # box extents: x, y (horizontal), height
+                "size": List(Value("float32"), length=3),  # extents along the box's own x, y (horizontal), z (up)
+                # box-to-camera rotation, row-major 3x3: corners = center + rotation @ (±size / 2)
+                "rotation": List(Value("float32"), length=9),
             }
         ),
         "question_objects": List(Value("int32")),

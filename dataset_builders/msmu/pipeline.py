@@ -11,7 +11,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from .questions import GENERATORS, QA, FrameContext, ObjectView, QAConfig
+from .geometry import yaw_matrix
+from .questions import GENERATORS, QA, FrameContext, ObjectView, QAConfig, color_prefix, names_kind
 from .scene import Frame, Scene
 from .visibility import VisibilityConfig, frame_visibility
 
@@ -34,9 +35,11 @@ def depth_to_png(depth: np.ndarray) -> bytes:
 def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAConfig, rng) -> FrameContext:
     """Visible objects of a frame with the labels questions may use.
 
-    An object is named by its category when no other present object (any mask pixel) shares that
-    category, or by its descriptive name when no other present object shares that name; when both
-    work, one is picked at random for variety. Otherwise it gets no label and no question names it.
+    An object is named by its category when no other present object (any mask pixel) could be
+    called that (the same category, or one with that head noun: "the table" is ambiguous when a
+    coffee table is present too), or by its descriptive name when no other present object could be
+    called that ("white table" / a "white coffee table"); when both work, one is picked at random for
+    variety. Otherwise it gets no label and no question names it.
     """
     stats = frame_visibility(scene.objects, frame, visibility)
     by_id = {o.id: o for o in scene.objects}
@@ -47,15 +50,25 @@ def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: 
         category_counts[obj.category] = category_counts.get(obj.category, 0) + 1
         name_counts[obj.name] = name_counts.get(obj.name, 0) + 1
 
+    def callable_by_category(other, category: str) -> bool:
+        return names_kind(other.category, category)
+
+    def callable_by_name(other, obj) -> bool:
+        if other.name == obj.name:
+            return True
+        color = color_prefix(obj.name, obj.category)
+        return bool(color) and names_kind(other.category, obj.category) and color_prefix(other.name, other.category) == color
+
     rot, origin = frame.pose[:3, :3], frame.pose[:3, 3]
     visible = []
     for obj in present:
         if not stats[obj.id].visible:
             continue
+        others = [o for o in present if o is not obj]
         options = []
-        if category_counts[obj.category] == 1:
+        if category_counts[obj.category] == 1 and not any(callable_by_category(o, obj.category) for o in others):
             options.append(obj.category)
-        if name_counts[obj.name] == 1 and obj.name != obj.category:
+        if name_counts[obj.name] == 1 and obj.name != obj.category and not any(callable_by_name(o, obj) for o in others):
             options.append(obj.name)
         label = options[int(rng.integers(len(options)))] if options else None
         center_cam = rot.T @ (np.asarray(obj.center, dtype=np.float64) - origin)
@@ -66,7 +79,11 @@ def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: 
         visible_counts[v.obj.category] = visible_counts.get(v.obj.category, 0) + 1
     # Count only where every present instance passes the thresholds: a half-hidden extra chair
     # would make "how many chairs" ambiguous.
-    countable = {c: n for c, n in visible_counts.items() if n == category_counts[c]}
+    # "How many tables" is ambiguous with a coffee table present as well.
+    countable = {
+        c: n for c, n in visible_counts.items()
+        if n == category_counts[c] and not any(p != c and names_kind(p, c) for p in category_counts)
+    }
     return FrameContext(
         visible=visible,
         camera_position=origin,
@@ -75,6 +92,7 @@ def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: 
         countable=countable,
         config=qa,
         rng=rng,
+        present=[(o.category, o.name) for o in present],
     )
 
 
@@ -105,13 +123,18 @@ def select_questions(ctx: FrameContext) -> list[QA]:
     return chosen
 
 
-def _object_record(view: ObjectView) -> dict:
+def _object_record(view: ObjectView, frame: Frame) -> dict:
+    """One entry of the `objects` column: the box in the camera frame. Its corners are
+    `center + rotation @ (±size / 2)`, with `rotation` (row-major 3x3) taking the box's own axes
+    (x, y horizontal, z up) to the camera's (x right, y down, z forward)."""
+    rotation = frame.pose[:3, :3].T @ yaw_matrix(float(view.obj.yaw))
     return {
         "id": int(view.obj.id),
         "name": view.obj.name,
         "category": view.obj.category,
         "center": [float(v) for v in view.center_cam],
         "size": [float(v) for v in view.obj.size],
+        "rotation": [float(v) for v in rotation.reshape(-1)],
     }
 
 
@@ -130,7 +153,7 @@ def frame_rows(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAC
         return []
     image = {"bytes": encode_png(np.ascontiguousarray(frame.image, dtype=np.uint8)), "path": None}
     depth = {"bytes": depth_to_png(frame.depth), "path": None} if with_depth else None
-    objects = [_object_record(v) for v in ctx.visible]
+    objects = [_object_record(v, frame) for v in ctx.visible]
     rows = []
     for item in questions:
         row = {

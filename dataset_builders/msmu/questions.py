@@ -6,7 +6,7 @@ boxes only (never from pixels), so they are exact up to the configured rounding.
 require a clear margin (`QAConfig`), so their answers are not coin flips on near-ties.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,7 +31,8 @@ class QAConfig:
 
     Args:
         qa_per_frame: questions sampled per frame (round-robin over the asked categories, so all appear).
-        decimals: rounding of answers in meters.
+        decimals: rounding of answers in meters, at least 1 (whole meters would answer "0 m" for
+            every object under half a meter).
         distance_modes: which distance questions to ask: "center" (between box centers / camera and
             center) and/or "closest" (closest points); each question says which it asks.
         cot: template chain-of-thought answers in `conversations` (the `answer` column stays short).
@@ -69,8 +70,8 @@ class QAConfig:
     def __post_init__(self):
         if self.qa_per_frame < 1:
             raise ValueError(f"QAConfig.qa_per_frame must be >= 1, got {self.qa_per_frame}")
-        if not 0 <= self.decimals <= 6:
-            raise ValueError(f"QAConfig.decimals must lie in [0, 6], got {self.decimals}")
+        if not 1 <= self.decimals <= 6:
+            raise ValueError(f"QAConfig.decimals must lie in [1, 6], got {self.decimals}")
         bad = [m for m in self.distance_modes if m not in ("center", "closest")]
         if bad or not self.distance_modes:
             raise ValueError(f"QAConfig.distance_modes must be a non-empty subset of ('center', 'closest'), got {self.distance_modes}")
@@ -149,6 +150,20 @@ class FrameContext:
     countable: dict  # category -> count, for categories whose every present instance is visible
     config: QAConfig
     rng: np.random.Generator
+    # (category, name) of every present object; empty = only `present_categories` / `present_names`.
+    present: list = field(default_factory=list)
+
+    def confusable(self, category: str, color: str = "") -> bool:
+        """Whether "Is there a [color] category?" could be about a present object: one of a related
+        category (`related_categories`) whose colour is `color` or unknown (any colour, if none is asked)."""
+        present = self.present or [(c, c) for c in self.present_categories]
+        for other, name in present:
+            if not related_categories(other, category):
+                continue
+            other_color = color_prefix(name, other)
+            if not color or other_color in ("", None) or other_color == color:
+                return True
+        return bool(color) and f"{color} {category}" in self.present_names
 
     @property
     def views(self) -> list:
@@ -163,6 +178,31 @@ class FrameContext:
 
     def r(self, value: float) -> float:
         return round(float(value), self.config.decimals)
+
+
+def names_kind(specific: str, general: str) -> bool:
+    """Whether `general` can name an object of category `specific`: the same category, or the head
+    noun of a multi-word one ("table" names a "coffee table").
+
+    >>> names_kind("coffee table", "table"), names_kind("table", "coffee table"), names_kind("trash can", "can")
+    (True, False, True)
+    """
+    return specific == general or specific.endswith(" " + general)
+
+
+def related_categories(a: str, b: str) -> bool:
+    """Either category can name an object of the other ("table" and "coffee table")."""
+    return names_kind(a, b) or names_kind(b, a)
+
+
+def color_prefix(name: str, category: str) -> str | None:
+    """The words a descriptive name puts before its category ("white" for "white table" /
+    "table"); "" when the name is the category; None when the name does not end with it."""
+    if name == category:
+        return ""
+    if name.endswith(" " + category):
+        return name[: -len(category) - 1]
+    return None
 
 
 def _where(v: ObjectView, ctx: FrameContext) -> str:
@@ -326,13 +366,15 @@ def zero(ctx: FrameContext) -> list:
         q = ctx.pick(T.EXIST_QUESTIONS).format(cat=category, acat=f"{T.article(category)} {category}")
         ids = [v.obj.id for v in ctx.visible if v.obj.category == category]
         out.append(QA("zero", q, "Yes", [], ids, f"I can see a {category} in the image."))
-    absent = [c for c in ctx.config.categories if c not in ctx.present_categories]
+    # A negative must not be confusable with any present object: "table" is present when a coffee
+    # table is, and "coffee table" may be the table in view.
+    absent = [c for c in ctx.config.categories if c not in ctx.present_categories and not ctx.confusable(c)]
     negatives = [(c, f"{T.article(c)} {c}") for c in absent]
-    # Harder negatives: a colour that no present object of that category has.
+    # Harder negatives: a colour that no present object of that (or a related) category has.
     for category in visible:
         for color in ctx.config.colors:
             name = f"{color} {category}"
-            if name not in ctx.present_names:
+            if name not in ctx.present_names and not ctx.confusable(category, color):
                 negatives.append((name, f"{T.article(name)} {name}"))
     ctx.rng.shuffle(negatives)
     for name, with_article in negatives[: max(len(visible), 1)]:
@@ -356,4 +398,5 @@ GENERATORS = {
     "zero": zero,
 }
 
-__all__ = ["QUESTION_KINDS", "KIND_NAMES", "QAConfig", "QA", "ObjectView", "FrameContext", "GENERATORS"] + list(GENERATORS)
+__all__ = ["QUESTION_KINDS", "KIND_NAMES", "QAConfig", "QA", "ObjectView", "FrameContext", "GENERATORS",
+           "names_kind", "related_categories", "color_prefix"] + list(GENERATORS)

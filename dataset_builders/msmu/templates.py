@@ -90,8 +90,8 @@ REFERENCE_QUESTIONS = {
         "Knowing the length of the {r} is {ref}, estimate the length of the {o}.",
     ),
     "camera_distance": (
-        "The {r} is {ref} from the camera. How far is the {o} from the camera?",
-        "Given that the camera is {ref} away from the {r}, how far away is the {o}?",
+        "The center of the {r} is {ref} from the camera. How far is the center of the {o} from the camera?",
+        "Given that the camera is {ref} away from the center of the {r}, how far away is the center of the {o}?",
     ),
 }
 
