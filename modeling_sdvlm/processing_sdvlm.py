@@ -55,13 +55,15 @@ def _image_hw(image) -> tuple[int, int]:
 
 
 def _depth_to_array(depth, index: int, png_scale: float) -> np.ndarray:
-    """One depth map as a `(H, W)` float32 array; integer PIL images are scaled by `png_scale`."""
+    """One depth map as a `(H, W)` float32 array.
+
+    Integer depth of any container (16-bit PIL image, integer numpy array or torch tensor, e.g. a
+    uint16 PNG read by cv2 or imageio) holds millimetres and is scaled by `png_scale`; float depth
+    is taken as is (meters or relative)."""
     if isinstance(depth, Image.Image):
         array = np.asarray(depth)
-        if array.dtype.kind in "iu":
-            array = array.astype(np.float32) * png_scale
     elif torch.is_tensor(depth):
-        array = depth.detach().to("cpu", torch.float32).numpy()
+        array = depth.detach().cpu().numpy()
     elif isinstance(depth, np.ndarray):
         array = depth
     else:
@@ -73,6 +75,8 @@ def _depth_to_array(depth, index: int, png_scale: float) -> np.ndarray:
         raise ValueError(f"depth map {index} has shape {tuple(array.shape)}; expected (height, width)")
     if array.dtype.kind not in "fiu":
         raise ValueError(f"depth map {index} has non-numeric dtype {array.dtype}")
+    if array.dtype.kind in "iu":
+        return array.astype(np.float32) * np.float32(png_scale)
     return array.astype(np.float32, copy=False)
 
 
@@ -86,8 +90,11 @@ class SDVLMProcessor(LlavaProcessor):
             is given (relative Depth-Anything-V2 Large by default, as in the paper).
         estimate_missing_depth (`bool`, defaults to `True`): estimate depth when `depth=` is not
             given. Set it to False for data with ground-truth depth or for no-depth models.
-        depth_png_scale (`float`, defaults to `0.001`): factor applied to integer (16-bit) PIL depth
-            images, which by convention hold millimetres (ScanNet, MSMU), to get meters.
+        depth_png_scale (`float`, defaults to `0.001`): factor applied to INTEGER depth, which by
+            convention holds millimetres (ScanNet, MSMU), to get meters. The rule follows the dtype,
+            not the container: a 16-bit PIL image, an integer numpy array (e.g. a uint16 PNG read
+            with cv2 or imageio) and an integer torch tensor are all millimetres; float arrays and
+            tensors are taken as they are (meters, or relative depth).
     """
 
     def __init__(
@@ -136,8 +143,9 @@ class SDVLMProcessor(LlavaProcessor):
             images: as for LLaVA (one image or a list).
             text: prompts containing `<image>`.
             depth: None, or one depth map per image (a single map for a single image), each a
-                `(H, W)` numpy array / torch tensor (meters or relative) or a 16-bit PIL image
-                (millimetres, see `depth_png_scale`), pixel-aligned with the ORIGINAL image.
+                `(H, W)` numpy array / torch tensor / 16-bit PIL image, pixel-aligned with the
+                ORIGINAL image. Float maps are meters (or relative depth); integer maps of any
+                type are millimetres, scaled by `depth_png_scale`.
                 0 and non-finite values mark invalid pixels; negative values are an error.
             estimate_depth: override `estimate_missing_depth` for this call.
 

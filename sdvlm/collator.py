@@ -68,6 +68,9 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
             images=images,
             text=prompts,
             depth=depth,
+            # Never estimate here: depth comes from the dataset or from the cache filled once
+            # before training, and the no-depth baseline needs none at all.
+            estimate_depth=False,
             padding=True,
             padding_side="right",
             add_special_tokens=prompt_adds_bos(self.processor, prompts[0]),

@@ -11,19 +11,27 @@ from PIL import Image
 
 
 def depth_to_meters(depth) -> np.ndarray:
-    """A 16-bit PNG depth image in millimetres, or an array in meters -> (H, W) float32 meters.
+    """A 16-bit PNG depth image or an integer array (millimetres), or a float array (meters)
+    -> (H, W) float32 meters. Integer dtype means millimetres whatever the container, as in the
+    processor (`depth_png_scale`): a uint16 PNG read by cv2 or imageio is millimetres too.
 
     >>> depth_to_meters(Image.fromarray(np.array([[1500, 0]], dtype=np.uint16))).tolist()
+    [[1.5, 0.0]]
+    >>> depth_to_meters(np.array([[1500, 0]], dtype=np.uint16)).tolist()
     [[1.5, 0.0]]
     """
     if isinstance(depth, Image.Image):
         if depth.mode not in ("I;16", "I;16B", "I;16L", "I"):
             raise ValueError(f"depth image must be 16-bit (millimetres), got PIL mode {depth.mode!r}")
         return np.asarray(depth, dtype=np.float32) / 1000.0
-    array = np.asarray(depth, dtype=np.float32)
+    if hasattr(depth, "detach"):  # a torch tensor
+        depth = depth.detach().cpu().numpy()
+    array = np.asarray(depth)
     if array.ndim != 2:
         raise ValueError(f"depth must be a 2-D (H, W) map, got shape {array.shape}")
-    return array
+    if array.dtype.kind in "iu":
+        return array.astype(np.float32) / 1000.0
+    return array.astype(np.float32, copy=False)
 
 
 def add_depth_noise(depth: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:

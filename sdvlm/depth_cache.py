@@ -6,7 +6,9 @@ epoch; instead `DepthCache.fill` runs the estimator once over the distinct image
 progress bar) and stores each map as its own safetensors file (no pickle), and the collator then
 only reads files.
 
-Layout: `<cache_dir>/<key[:2]>/<key>.safetensors` with one float32 tensor `depth` (H, W).
+Layout: `<cache_dir>/<key[:2]>/<key>.safetensors` with one float32 tensor `depth` (H, W). The key
+hashes the image's pixels together with the estimator's id (`estimator_id`), so one cache folder
+shared by runs with different depth models never hands one model's maps to another.
 """
 
 from __future__ import annotations
@@ -30,18 +32,45 @@ def image_key(image: Image.Image) -> str:
     return digest.hexdigest()[:40]
 
 
+def estimator_id(processor) -> str:
+    """The id of `processor`'s depth model: its `depth_estimator` (Hub id or path), plus the
+    revision and a hash of the config of the model when one is already loaded or injected."""
+    parts = [str(getattr(processor, "depth_estimator", "") or "unknown")]
+    model = getattr(getattr(processor, "_estimator", None), "model", None)
+    config = getattr(model, "config", None)
+    if config is not None:
+        commit = getattr(config, "_commit_hash", None)
+        if commit:
+            parts.append(f"rev={commit}")
+        config_json = config.to_json_string(use_diff=False) if hasattr(config, "to_json_string") else repr(config)
+        parts.append("config=" + hashlib.sha256(config_json.encode()).hexdigest()[:12])
+    return "@".join(parts)
+
+
+def cache_key(image: Image.Image, estimator: str | None = None) -> str:
+    """The cache key of `image`'s depth from `estimator` (its plain `image_key` when None)."""
+    key = image_key(image)
+    if not estimator:
+        return key
+    return hashlib.sha256(f"{estimator}|{key}".encode()).hexdigest()[:40]
+
+
 class DepthCache:
-    """Depth maps by image hash.
+    """Depth maps by image hash and estimator.
 
     Args:
         cache_dir: folder of the cache (created on demand).
         estimate_fn: `list[PIL.Image] -> list[np.ndarray (H, W) float32]`, e.g.
             `processor.estimate_depth`; needed only to fill missing entries.
+        estimator: id of the depth model behind `estimate_fn` (see `estimator_id`), part of
+            every key, so maps of different estimators never mix in one folder.
     """
 
-    def __init__(self, cache_dir: str | os.PathLike, estimate_fn: Callable | None = None):
+    def __init__(self, cache_dir: str | os.PathLike, estimate_fn: Callable | None = None,
+                 estimator: str | None = None):
         self.cache_dir = Path(cache_dir)
         self.estimate_fn = estimate_fn
+        self.estimator = estimator
         self.num_estimated = 0  # how many maps this instance had to estimate (tests and logs read it)
 
     def path(self, key: str) -> Path:
@@ -69,7 +98,7 @@ class DepthCache:
         """Estimate and store every image not cached yet; returns the key of every input image."""
         keys, pending = [], {}
         for image in images:
-            key = image_key(image)
+            key = cache_key(image, self.estimator)
             keys.append(key)
             if key not in pending and key not in self:
                 pending[key] = image
@@ -93,4 +122,4 @@ class DepthCache:
         return keys
 
 
-__all__ = ["image_key", "DepthCache"]
+__all__ = ["image_key", "cache_key", "estimator_id", "DepthCache"]

@@ -6,6 +6,10 @@
 Prints a per-category table and writes `<output_dir>/results.json` (scores and one record per
 item: question, reference, prediction, success, delta, reason), `<output_dir>/per_category.png`,
 and the scores into the model card's `model-index` (the checkpoint's README.md).
+Depth is prepared once before generation (dataset depth, or estimates cached in `--depth_cache_dir`,
+default `<model>/depth_cache` for a local model, else `<output_dir>/depth_cache`); the processor
+never estimates depth per batch. A warning is logged when the evaluation's kind of depth (metric
+from the dataset vs. an estimator's relative depth) differs from the one recorded at training.
 `--depth_noise_sigma S` adds Gaussian noise (std S in the depth's units, meters for ground truth)
 to every valid test depth pixel: the paper's robustness study. Under `accelerate launch` the split
 is sharded over the processes and the answers gathered on the main one.
@@ -31,7 +35,7 @@ from .depth_cache import DepthCache
 from .depth_prompt import add_depth_prompt
 from .model_card import update_model_index
 from .report import format_table, plot_per_category
-from .train import category_names, filter_categories, load_msmu, prepare_depth
+from .train import category_names, depth_kind, filter_categories, load_msmu, prepare_depth
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +105,8 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
                 for row, i in zip(rows, chunk)
             ]
         inputs = processor(
-            images=[row["image"].convert("RGB") for row in rows], text=prompts, depth=depth, padding=True,
+            images=[row["image"].convert("RGB") for row in rows], text=prompts, depth=depth, estimate_depth=False,
+            padding=True,
             padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]), return_tensors="pt",
         ).to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
@@ -157,6 +162,48 @@ def write_outputs(output_dir: str | Path, scores: dict, items: list[dict], meta:
     return path
 
 
+def default_output_dir(args: EvalArguments) -> Path:
+    """`--output_dir`, else `<model>/eval-<split>` for a local model, else `eval/<model name>-<split>`."""
+    if args.output_dir:
+        return Path(args.output_dir)
+    if Path(args.model_name_or_path).is_dir():
+        return Path(args.model_name_or_path) / f"eval-{args.split}"
+    return Path("eval") / f"{Path(args.model_name_or_path).name}-{args.split}"
+
+
+def default_depth_cache_dir(args: EvalArguments) -> Path:
+    """`--depth_cache_dir`, else `<model>/depth_cache` for a local model folder, else
+    `<output_dir>/depth_cache` (a Hub id must not become a `user/model/` folder in the CWD)."""
+    if args.depth_cache_dir:
+        return Path(args.depth_cache_dir)
+    if Path(args.model_name_or_path).is_dir():
+        return Path(args.model_name_or_path) / "depth_cache"
+    return default_output_dir(args) / "depth_cache"
+
+
+def training_depth_kind(model_name_or_path: str | Path) -> str | None:
+    """The depth kind recorded by `sdvlm-train` in `sdvlm_training.json` (None if unknown)."""
+    path = Path(model_name_or_path) / "sdvlm_training.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("depth_kind")
+
+
+def check_depth_kind(trained: str | None, evaluated: str) -> bool:
+    """Warn when the evaluation feeds another kind of depth than the model was trained on (metric
+    depth grows with distance, Depth-Anything's relative depth shrinks). Returns True if they match
+    or training's kind is unknown."""
+    if trained is None or trained == evaluated or "none" in (trained, evaluated):
+        return True
+    logger.warning(
+        "depth kind mismatch: the model was trained on %r depth but is evaluated on %r depth "
+        "(metric depth: meters, larger = farther; estimated: relative, larger = nearer); "
+        "the scores are not comparable. Use --depth_source to pick the training's kind.",
+        trained, evaluated,
+    )
+    return False
+
+
 def evaluate(args: EvalArguments) -> dict:
     """Run the evaluation described by `args`; returns the scores (on the main process)."""
     from accelerate import Accelerator
@@ -169,10 +216,13 @@ def evaluate(args: EvalArguments) -> dict:
         dataset = dataset.select(range(min(args.max_samples, len(dataset))))
     if len(dataset) == 0:
         raise ValueError(f"split {args.split!r} has no rows to evaluate after filtering")
-    cache_dir = args.depth_cache_dir or Path(args.model_name_or_path) / "depth_cache"
+    cache_dir = default_depth_cache_dir(args)
     needs_depth = bool(model.config.use_depth) or args.depth_prompt
     with accelerator.main_process_first():  # estimate missing depth maps once, not once per process
         dataset, cache = prepare_depth(dataset, processor, needs_depth, args.depth_source, cache_dir)
+    kind = depth_kind(dataset, cache, processor)
+    if accelerator.is_main_process:
+        check_depth_kind(training_depth_kind(args.model_name_or_path), kind)
     if args.depth_prompt:
         dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
 
@@ -187,11 +237,11 @@ def evaluate(args: EvalArguments) -> dict:
         return {}
     predictions = [answer for _, answer in sorted(pairs)]
     scores, items = score_predictions(predictions, dataset, rule=args.rule)
-    output_dir = Path(args.output_dir or Path(args.model_name_or_path) / f"eval-{args.split}")
+    output_dir = default_output_dir(args)
     label = Path(args.model_name_or_path).name
     meta = {"model": str(args.model_name_or_path), "dataset": str(args.dataset_name), "split": args.split,
             "num_items": len(dataset), "depth_noise_sigma": args.depth_noise_sigma, "rule": args.rule,
-            "depth_prompt": args.depth_prompt}
+            "depth_prompt": args.depth_prompt, "depth_kind": kind}
     write_outputs(output_dir, scores, items, meta, label)
     print(format_table({label: scores}))
     if args.update_model_card and Path(args.model_name_or_path).is_dir():
@@ -210,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 __all__ = ["EvalArguments", "load_for_inference", "generate_answers", "score_predictions", "item_categories",
-           "category_rate", "write_outputs", "evaluate", "main"]
+           "category_rate", "write_outputs", "default_output_dir", "default_depth_cache_dir", "training_depth_kind",
+           "check_depth_kind", "evaluate", "main"]
 
 if __name__ == "__main__":
     main()

@@ -39,7 +39,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 
 from .collator import SDVLMDataCollator
-from .depth_cache import DepthCache
+from .depth_cache import DepthCache, estimator_id
 from .depth_prompt import add_depth_prompt
 from .model_card import write_model_card
 
@@ -235,11 +235,19 @@ def prepare_depth(dataset, processor, use_depth: bool, depth_source: str, cache_
         raise ValueError("--depth_source dataset, but the dataset has no 'depth' column")
     if depth_source == "dataset" or (depth_source == "auto" and has_depth):
         return dataset, None
-    cache = DepthCache(cache_dir, estimate_fn=processor.estimate_depth)
+    cache = DepthCache(cache_dir, estimate_fn=processor.estimate_depth, estimator=estimator_id(processor))
     keys = cache.fill(example["image"].convert("RGB") for example in dataset.select_columns(["image"]))
     if has_depth:
         dataset = dataset.remove_columns("depth")
     return dataset.add_column("depth_key", keys), cache
+
+
+def depth_kind(dataset, cache, processor) -> str:
+    """Which depth `prepare_depth` attached: "metric" (the dataset's ground truth, meters, larger =
+    farther), "estimated:<estimator>" (relative inverse depth, larger = nearer) or "none"."""
+    if cache is not None:
+        return f"estimated:{processor.depth_estimator}"
+    return "metric" if "depth" in dataset.column_names else "none"
 
 
 def prepare_model(model, model_args: SDVLMModelConfig):
@@ -253,7 +261,7 @@ def prepare_model(model, model_args: SDVLMModelConfig):
     return model
 
 
-def model_card_body(model_args, script_args, training_args, num_rows: int) -> str:
+def model_card_body(model_args, script_args, training_args, num_rows: int, depth_kind: str | None = None) -> str:
     mode = f"LoRA r={model_args.lora_r}, alpha={model_args.lora_alpha}" if model_args.use_peft else "full fine-tuning"
     return (
         f"# {Path(training_args.output_dir).name}\n\n"
@@ -263,7 +271,8 @@ def model_card_body(model_args, script_args, training_args, num_rows: int) -> st
         f"- Data: `{script_args.dataset_name}` ({num_rows} QA rows"
         f"{', categories ' + ', '.join(script_args.categories) if script_args.categories else ''})\n"
         f"- Depth: {'on' if model_args.use_depth else 'off (no-depth baseline)'}\n"
-        f"- Training: {mode}; lr {training_args.learning_rate}, projector lr {training_args.projector_lr}, "
+        + (f"- Depth kind: `{depth_kind}` (evaluate with the same kind of depth)\n" if depth_kind else "")
+        + f"- Training: {mode}; lr {training_args.learning_rate}, projector lr {training_args.projector_lr}, "
         f"{getattr(training_args.lr_scheduler_type, 'value', training_args.lr_scheduler_type)}, seed {training_args.seed}\n"
     )
 
@@ -284,6 +293,7 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
     # Under `accelerate launch`, the main process estimates missing depth; the others then read the cache.
     with PartialState().main_process_first():
         dataset, cache = prepare_depth(dataset, processor, needs_depth, script_args.depth_source, cache_dir)
+        kind = depth_kind(dataset, cache, processor)
         if script_args.depth_prompt:
             dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
     keep = KEEP_COLUMNS if model_args.use_depth else ("image", "conversations")
@@ -301,10 +311,11 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
     if isinstance(resume, str) and resume.lower() in ("true", "latest"):
         resume = get_last_checkpoint(training_args.output_dir)
     trainer.train(resume_from_checkpoint=resume)
-    return save_trained(trainer, processor, model_args, script_args, training_args, len(dataset))
+    return save_trained(trainer, processor, model_args, script_args, training_args, len(dataset), depth_kind=kind)
 
 
-def save_trained(trainer, processor, model_args, script_args, training_args, num_rows: int) -> Path:
+def save_trained(trainer, processor, model_args, script_args, training_args, num_rows: int,
+                 depth_kind: str | None = None) -> Path:
     output_dir = Path(training_args.output_dir)
     model = trainer.model
     if model_args.use_peft and script_args.save_merged:
@@ -321,12 +332,13 @@ def save_trained(trainer, processor, model_args, script_args, training_args, num
             model_name=output_dir.name,
             base_model=model_args.model_name_or_path,
             datasets=[script_args.dataset_name],
-            body=model_card_body(model_args, script_args, training_args, num_rows),
+            body=model_card_body(model_args, script_args, training_args, num_rows, depth_kind),
         )
         (output_dir / "sdvlm_training.json").write_text(json.dumps(
             {"use_depth": model_args.use_depth, "use_peft": model_args.use_peft,
              "categories": script_args.categories, "num_rows": num_rows,
-             "global_step": trainer.state.global_step, "seed": training_args.seed}, indent=2))
+             "global_step": trainer.state.global_step, "seed": training_args.seed,
+             "depth_kind": depth_kind}, indent=2))
     trainer.accelerator.wait_for_everyone()
     return output_dir
 
@@ -345,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
 __all__ = [
     "SDVLMScriptArguments", "SDVLMModelConfig", "SDVLMTrainingConfig", "SDVLMTrainer", "LM_LINEAR_REGEX",
     "filter_categories", "load_msmu", "load_model_and_processor", "lora_config", "param_groups",
-    "prepare_depth", "prepare_model", "train", "save_trained", "parse_args", "main",
+    "prepare_depth", "depth_kind", "prepare_model", "train", "save_trained", "parse_args", "main",
 ]
 
 if __name__ == "__main__":

@@ -85,3 +85,26 @@ def test_bad_conversation_raises(tiny):
     example["conversations"] = [{"from": "gpt", "value": "x"}, {"from": "human", "value": "y"}]
     with pytest.raises(ValueError, match="turn 0"):
         SDVLMDataCollator(processor=processor)([example])
+
+
+class CountingEstimator:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, images, *args, **kwargs):
+        self.calls += 1
+        return [np.ones((image.height, image.width), np.float32) for image in images]
+
+
+def test_collator_never_runs_the_depth_estimator(tiny, monkeypatch):
+    """The no-depth baseline (and the depth run, whose depth comes from the dataset or the cache)
+    must not run Depth-Anything per step, though the processor estimates missing depth by default."""
+    processor, rows = tiny
+    counter = CountingEstimator()
+    monkeypatch.setattr(processor, "estimate_depth", counter)
+    monkeypatch.setattr(processor, "estimate_missing_depth", True)
+    no_depth = [{k: v for k, v in rows[i].items() if k != "depth"} for i in (0, 1)]
+    batch = SDVLMDataCollator(processor=processor, use_depth=False)(no_depth)
+    assert "depth_values" not in batch and counter.calls == 0
+    batch = SDVLMDataCollator(processor=processor)([rows[0], rows[1]])
+    assert batch["depth_values"].shape == (2, 32, 32) and counter.calls == 0

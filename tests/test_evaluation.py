@@ -9,7 +9,14 @@ from datasets import load_dataset
 from sdvlm.baselines import fit_constant, predict_constant
 from sdvlm.depth import add_depth_noise
 from sdvlm.depth_prompt import depth_prompt_text
-from sdvlm.evaluation import generate_answers, load_for_inference, main
+from sdvlm.evaluation import (
+    EvalArguments,
+    check_depth_kind,
+    default_depth_cache_dir,
+    generate_answers,
+    load_for_inference,
+    main,
+)
 from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
 
 
@@ -107,3 +114,68 @@ def test_accelerate_sharded_evaluation_matches_single_process(tiny, tmp_path):
     single = json.loads((tmp_path / "single" / "results.json").read_text())["items"]
     sharded = json.loads((tmp_path / "sharded" / "results.json").read_text())["items"]
     assert [i["prediction"] for i in sharded] == [i["prediction"] for i in single] and len(sharded) == 6
+
+
+def copy_checkpoint(ckpt, target, processor_changes=None, **config_changes):
+    import shutil
+
+    shutil.copytree(ckpt, target)
+    for name, changes in (("config.json", config_changes), ("processor_config.json", processor_changes or {})):
+        config = json.loads((target / name).read_text())
+        (target / name).write_text(json.dumps({**config, **changes}))
+    return target
+
+
+def test_no_depth_evaluation_never_runs_the_depth_estimator(tiny, tmp_path, monkeypatch):
+    """A no-depth model (and the depth-as-prompt variant) must not run Depth-Anything per batch,
+    though the processor estimates missing depth by default."""
+    from modeling_sdvlm import SDVLMProcessor
+
+    data, ckpt = tiny
+    calls = []
+
+    def counting_estimator(self, images, batch_size=8):
+        calls.append(len(images))
+        return [np.ones((image.height, image.width), np.float32) for image in images]
+
+    monkeypatch.setattr(SDVLMProcessor, "estimate_depth", counting_estimator)
+    model, processor = load_for_inference(copy_checkpoint(ckpt, tmp_path / "nodepth", {"estimate_missing_depth": True},
+                                                          use_depth=False))
+    assert not model.config.use_depth and processor.estimate_missing_depth
+    test = load_dataset(str(data))["test"]
+    answers = generate_answers(model, processor, test, batch_size=4, max_new_tokens=2, progress=False)
+    assert len(answers) == len(test) and calls == []
+    for extra in ([], ["--depth_prompt", "true"]):
+        main(["--model_name_or_path", str(tmp_path / "nodepth"), "--dataset_name", str(data), "--max_new_tokens", "2",
+              "--output_dir", str(tmp_path / f"out{len(extra)}"), "--update_model_card", "false", *extra])
+    assert calls == []
+
+
+def test_depth_kind_mismatch_warns(tiny, tmp_path, caplog):
+    data, ckpt = tiny
+    assert check_depth_kind(None, "metric") and check_depth_kind("metric", "metric")
+    assert check_depth_kind("none", "metric")
+    with caplog.at_level("WARNING", logger="sdvlm.evaluation"):
+        assert not check_depth_kind("estimated:depth-anything/Depth-Anything-V2-Large-hf", "metric")
+    assert "depth kind mismatch" in caplog.text
+    # End to end: a model recorded as trained on estimated depth, evaluated on the dataset's metric depth.
+    model_dir = copy_checkpoint(ckpt, tmp_path / "estimated")
+    (model_dir / "sdvlm_training.json").write_text(json.dumps({"depth_kind": "estimated:some/estimator"}))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sdvlm.evaluation"):
+        main(["--model_name_or_path", str(model_dir), "--dataset_name", str(data), "--max_new_tokens", "2",
+              "--max_samples", "2", "--output_dir", str(tmp_path / "out"), "--update_model_card", "false"])
+    assert "'estimated:some/estimator'" in caplog.text and "'metric'" in caplog.text
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["depth_kind"] == "metric"
+
+
+def test_default_depth_cache_dir_is_never_a_hub_id_folder(tiny, tmp_path):
+    _, ckpt = tiny
+    local = EvalArguments(model_name_or_path=str(ckpt), dataset_name="d")
+    assert default_depth_cache_dir(local) == ckpt / "depth_cache"
+    hub = EvalArguments(model_name_or_path="someone/sdvlm-7b", dataset_name="d", output_dir=str(tmp_path / "out"))
+    assert default_depth_cache_dir(hub) == tmp_path / "out" / "depth_cache"
+    no_output = EvalArguments(model_name_or_path="someone/sdvlm-7b", dataset_name="d")
+    assert "someone" not in default_depth_cache_dir(no_output).parts
+    explicit = EvalArguments(model_name_or_path="someone/sdvlm-7b", dataset_name="d", depth_cache_dir="c")
+    assert default_depth_cache_dir(explicit) == type(tmp_path)("c")

@@ -182,6 +182,21 @@ def test_numpy_torch_and_16bit_pil_depth_agree(processor):
     torch.testing.assert_close(results[0], results[2], rtol=1e-6, atol=1e-6)
 
 
+def test_integer_depth_is_millimetres_whatever_the_container(processor):
+    """A uint16 PNG read by cv2/imageio (numpy) or turned into a tensor is millimetres, like the
+    16-bit PIL image: integer dtype means millimetres, float dtype means meters."""
+    rng = np.random.default_rng(1)
+    millimetres = rng.integers(300, 9000, size=(30, 50)).astype(np.uint16)
+    image = Image.new("RGB", (50, 30))
+    meters = processor(images=image, text=PROMPT, depth=millimetres.astype(np.float32) / 1000.0,
+                       return_tensors="pt")["depth_values"]
+    for depth in (millimetres, millimetres.astype(np.int32), torch.from_numpy(millimetres.astype(np.int32)),
+                  Image.fromarray(millimetres)):
+        out = processor(images=image, text=PROMPT, depth=depth, return_tensors="pt")["depth_values"]
+        torch.testing.assert_close(out, meters, rtol=1e-6, atol=1e-6)
+    assert float(meters.max()) < 10.0  # meters, not millimetres
+
+
 def test_nan_and_inf_are_invalid_like_zero(processor):
     depth = np.full((32, 48), 4.0, np.float32)
     zeros = depth.copy()

@@ -84,6 +84,9 @@ def test_lora_changes_adapter_and_projector_only(tiny, tmp_path):
     assert saved and all("lora_" in k or "multi_modal_projector" in k for k in saved)
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "library_name: transformers" in card and "LoRA r=4" in card
+    # The kind of depth it was trained on is recorded, so evaluation can warn about a mismatch.
+    assert json.loads((out / "sdvlm_training.json").read_text())["depth_kind"] == "metric"
+    assert "Depth kind: `metric`" in card
     from sdvlm.evaluation import load_for_inference
 
     model, processor = load_for_inference(out)
@@ -100,7 +103,9 @@ def test_full_finetune_no_depth_freezes_vision_tower(tiny, tmp_path):
     assert not any(p.requires_grad for n, p in capture.model.named_parameters() if "vision_tower" in n)
     config = json.loads((out / "config.json").read_text())
     assert config["use_depth"] is False and config["model_type"] == "sdvlm"
-    assert json.loads((out / "sdvlm_training.json").read_text())["num_rows"] == 8  # one distance row per frame
+    record = json.loads((out / "sdvlm_training.json").read_text())
+    assert record["num_rows"] == 8  # one distance row per frame
+    assert record["depth_kind"] == "none"
 
 
 def run(command, **kwargs):
