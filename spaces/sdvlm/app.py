@@ -26,7 +26,14 @@ if str(APP_DIR) not in sys.path:  # the helper modules sit beside this file (als
     sys.path.insert(0, str(APP_DIR))
 
 from space_examples import DEFAULT_CACHE_DIR, Example, load_examples  # noqa: E402
-from space_inputs import MAX_IMAGE_PIXELS, InputError, check_question, load_depth, load_image  # noqa: E402
+from space_inputs import (  # noqa: E402
+    MAX_IMAGE_PIXELS,
+    ORIENTATION_KEY,
+    InputError,
+    check_question,
+    load_depth,
+    load_image,
+)
 from space_model import (  # noqa: E402
     DEFAULT_MAX_NEW_TOKENS,
     DepthUnavailable,
@@ -40,6 +47,7 @@ DEFAULT_MODEL = "outputs/quickstart/best"  # where `make quickstart` leaves its 
 MAX_FILE_SIZE = "25mb"  # per upload; images above MAX_IMAGE_PIXELS are refused after upload anyway
 CONCURRENCY_LIMIT = 2  # model calls at once; more only slows each down on a small CPU machine
 QUEUE_SIZE = 64
+NOT_SCORED = "not scored:"  # how score_item's reason starts when the metric itself is unavailable
 EXAMPLE_QUESTIONS = [
     "How far is the chair from the camera?",
     "How tall is the table?",
@@ -125,9 +133,16 @@ class SpaceApp:
         except ModelUnavailable as error:
             self.model, self.model_error = None, str(error)
         examples_dir = config.examples_dir or quickstart_dataset_beside(config.model)
-        self.examples: list[Example] = (
-            load_examples(examples_dir, config.cache_dir, config.num_examples) if config.num_examples else []
-        )
+        self.examples: list[Example] = []
+        self.examples_note: str | None = None
+        if config.num_examples:
+            try:
+                self.examples = load_examples(examples_dir, config.cache_dir, config.num_examples)
+            except ImportError as error:  # e.g. on the Hub without the project: the page still comes up
+                self.examples_note = (
+                    f"The examples gallery is empty: building it needs the sdvlm project's packages ({error}). "
+                    "Install the project (see requirements.txt), or set SDVLM_EXAMPLES_DIR to an MSMU dataset folder."
+                )
         # Questions the checkpoint was trained to read: a tiny word-level vocabulary may not know others.
         self.example_questions = list(dict.fromkeys(e.question for e in self.examples))[:5] or EXAMPLE_QUESTIONS
         self.demo = self._build()
@@ -145,14 +160,15 @@ class SpaceApp:
         """Answer, the depth map, the depth-encoding grid and the score against a ground truth."""
         image, depth, question = self._read(image_path, depth_path, question)
         model = self._ready_model()
-        if depth is None and model.expects_metric_depth and not model.depth_is_metric:
+        if depth is None and model.uses_depth and model.expects_metric_depth and not model.depth_is_metric:
             gr.Warning("This checkpoint was trained on metric depth (depth_normalization='none') but the estimator "
                        "gives relative depth: upload a depth map in meters for a meaningful answer.")
         prediction = model.predict(image, question, depth)
+        # A use_depth=False checkpoint given no depth map: nothing was estimated, nothing to draw.
         return (
             prediction.answer,
-            depth_figure(prediction.depth, prediction.depth_label),
-            grid_figure(prediction.model_view, prediction.grid),
+            None if prediction.depth is None else depth_figure(prediction.depth, prediction.depth_label),
+            None if prediction.grid is None else grid_figure(prediction.model_view, prediction.grid),
             score_markdown(prediction.answer, ground_truth, category),
         )
 
@@ -163,7 +179,7 @@ class SpaceApp:
         model = self._ready_model()
         if not model.uses_depth:
             gr.Warning("This checkpoint has use_depth=False: it ignores depth, so both answers are the same.")
-        if depth is None:
+        elif depth is None:
             depth = model.estimate_depth(image)  # once, for the with-depth answer only
         return model.answer(image, question, depth, use_depth=True), model.answer(image, question, use_depth=False)
 
@@ -191,7 +207,7 @@ class SpaceApp:
             raise InputError("No image: upload a photo (any size and aspect ratio) or pick an example.")
         question = check_question(question)
         image = load_image(image_path, self.config.max_image_pixels)
-        depth = load_depth(depth_path, image.size) if depth_path else None
+        depth = load_depth(depth_path, image.size, image.info.get(ORIENTATION_KEY, 1)) if depth_path else None
         return image, depth, question
 
     # ---- the page -----------------------------------------------------------------------------
@@ -230,6 +246,8 @@ class SpaceApp:
                         grid_image = gr.Image(label="What the depth encoding sees", type="pil", interactive=False, height=320,
                                               elem_id="grid-image")
             with gr.Accordion("Examples from held-out synthetic scenes", open=True):
+                if self.examples_note:
+                    gr.Markdown(f"> {self.examples_note}", elem_id="examples-missing")
                 if self.examples:
                     gr.Examples(
                         [[e.image, e.depth, e.question, e.answer, e.category] for e in self.examples],
@@ -280,8 +298,10 @@ def create_app(config: SpaceConfig | None = None) -> SpaceApp:
 def score_item(answer: str, ground_truth: str, category: str) -> tuple[float | None, bool, str]:
     """By the MSMU metric: delta = max(pred/gt, gt/pred) (None for qualitative or unreadable
     answers), success, and the metric's reason (why it failed, or "ok")."""
-    from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
-
+    try:
+        from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
+    except ImportError as error:  # the project is not installed: answer, but do not score
+        return None, False, f"{NOT_SCORED} the metrics package is not installed ({error}); install the sdvlm project"
     try:
         item = compute_msmu_accuracy(predictions=[answer], references=[ground_truth], categories=[category],
                                      return_per_item=True)["items"][0]
@@ -296,6 +316,8 @@ def score_markdown(answer: str, ground_truth: str | None, category: str | None) 
     if not ground_truth:
         return empty
     delta, success, reason = score_item(answer, ground_truth, category)
+    if reason.startswith(NOT_SCORED):
+        return f"{empty}Ground truth `{ground_truth}` ({category}): {reason}."
     verdict = "correct" if success else f"wrong ({reason})"
     if delta is None:
         return f"{empty}Ground truth `{ground_truth}` ({category}): the answer is **{verdict}**."

@@ -16,6 +16,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_IMAGE_PIXELS = 4096 * 4096  # larger photos are slow to encode and never help a 336px vision tower
 MAX_QUESTION_CHARS = 500
 DEPTH_SUFFIXES = (".png", ".npy")
+ORIENTATION_KEY = "exif_orientation"  # key in the loaded image's `info`: the EXIF orientation applied
+EXIF_ORIENTATION_TAG = 0x0112
+# What ImageOps.exif_transpose does for each EXIF orientation; load_depth applies the same to depth.
+EXIF_TRANSPOSE = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class InputError(ValueError):
@@ -51,19 +64,30 @@ def load_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Im
             "and upload it again."
         )
     try:
+        orientation = exif_orientation(image)
         image = ImageOps.exif_transpose(image).convert("RGB")
     except (OSError, ValueError) as error:  # truncated or corrupt pixel data
         raise InputError(
             f"The image '{path.name}' is damaged and cannot be decoded ({error}). "
             "Upload an intact PNG, JPEG or WebP file."
         ) from error
+    image.info[ORIENTATION_KEY] = orientation  # for load_depth: a depth map stored as the camera wrote the photo
     return image
 
 
-def load_depth(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright as stored, 2-8 = flipped and/or rotated)."""
+    orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    return orientation if orientation in EXIF_TRANSPOSE else 1
+
+
+def load_depth(path: str | Path, image_size: tuple[int, int], orientation: int = 1) -> np.ndarray:
     """Read a depth map that goes with the image: a 16-bit PNG in millimetres or a `.npy` in meters.
 
-    `image_size` is the image's (width, height). Returns a float32 (H, W) array in meters with
+    `image_size` is the image's upright (width, height), `orientation` the EXIF orientation that
+    `load_image` applied to it (`image.info["exif_orientation"]`). A depth map at the upright size is
+    used as it is; one at the size the photo was stored in (width and height swapped: a rotated
+    phone photo) gets the same rotation as the image. Returns a float32 (H, W) array in meters with
     0 where the depth is invalid (0 in the PNG, non-finite in the .npy).
     """
     path = Path(path)
@@ -78,11 +102,17 @@ def load_depth(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
             "millimetres (.png) or a NumPy array in meters (.npy)."
         )
     width, height = image_size
+    transpose = EXIF_TRANSPOSE.get(orientation)
+    swaps_axes = orientation in (5, 6, 7, 8)
+    if swaps_axes and width != height and depth.shape == (width, height):
+        # Matches the photo as stored (before its EXIF rotation): rotate the depth the same way.
+        depth = np.asarray(Image.fromarray(depth.astype(np.float32)).transpose(transpose), dtype=np.float32)
     if depth.shape != (height, width):
+        stored = f" ({height}x{width} as stored, before its EXIF rotation)" if swaps_axes else ""
         raise InputError(
             f"The depth map is {depth.shape[1]}x{depth.shape[0]} (width x height) but the image is "
-            f"{width}x{height}; upload the depth map recorded with this image, pixel-aligned and "
-            "at the same size."
+            f"{width}x{height} upright{stored}; upload the depth map recorded with this image, pixel-aligned "
+            "and at the same size."
         )
     depth = np.where(np.isfinite(depth), depth, 0.0).astype(np.float32)
     if (depth < 0).any():
@@ -157,4 +187,6 @@ __all__ = [
     "load_image",
     "load_depth",
     "check_question",
+    "exif_orientation",
+    "ORIENTATION_KEY",
 ]

@@ -36,9 +36,9 @@ class Prediction:
     """
 
     answer: str
-    depth: np.ndarray
+    depth: np.ndarray | None  # None: a use_depth=False checkpoint given no depth map
     depth_label: str
-    grid: np.ndarray
+    grid: np.ndarray | None
     model_view: np.ndarray
 
 
@@ -48,6 +48,38 @@ def missing_model_message(path: str | None) -> str:
         "leaves it at outputs/quickstart/best), or start the Space with `sdvlm-space --model PATH` "
         "(or set SDVLM_MODEL) to a local checkpoint folder or a Hub model id."
     )
+
+
+def package_missing_message(error: BaseException) -> str:
+    return (
+        f"The sdvlm project is not installed ({error}). Install it: `pip install -e .` in a checkout, or on the "
+        "Hub add the line `sdvlm @ git+<URL of the sdvlm repository>@<release tag>` to the Space's "
+        "requirements.txt, so that modeling_sdvlm can be imported."
+    )
+
+
+def describe_folder(path: str) -> str:
+    """What a local checkpoint folder holds, for error messages: "a LoRA adapter (...)", "config.json
+    only", or the first few file names."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return "a file, not a folder" if folder.exists() else "nothing (the folder does not exist)"
+    names = sorted(child.name for child in folder.iterdir())
+    if "adapter_config.json" in names:
+        return f"a LoRA adapter (adapter_config.json, base model '{adapter_base(folder)}')"
+    weights = [name for name in names if name.endswith((".safetensors", ".bin"))]
+    if "config.json" in names and not weights:
+        return "a config.json but no model weights (*.safetensors)"
+    return "the files " + ", ".join(names[:8]) + (" ..." if len(names) > 8 else "") if names else "an empty folder"
+
+
+def adapter_base(folder: Path) -> str | None:
+    import json
+
+    try:
+        return json.loads((folder / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    except (OSError, ValueError):
+        return None
 
 
 class SpaceModel:
@@ -66,24 +98,39 @@ class SpaceModel:
     def load(cls, path: str | None, depth_estimator: str | None = None, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> "SpaceModel":
         """Load a checkpoint (local folder or Hub id) and, optionally, a depth estimator override
         (local folder or Hub id of a transformers depth-estimation model)."""
-        if not path or (_looks_local(path) and not (Path(path) / "config.json").is_file()):
-            raise ModelUnavailable(missing_model_message(path))
         try:
             import modeling_sdvlm  # noqa: F401  (registers the "sdvlm" model type with the Auto classes)
+            package_error = None
         except ImportError as error:
-            raise ModelUnavailable(
-                f"The sdvlm project is not installed ({error}); install it (`pip install -e .` in a checkout, "
-                "or add it to the Space's requirements.txt) so that modeling_sdvlm can be imported."
-            ) from error
-        from transformers import AutoModelForImageTextToText, AutoProcessor
-
+            package_error = error
+        local = bool(path) and _looks_local(path)
+        if not path or (local and not (Path(path) / "config.json").is_file()):
+            found = f" Found there: {describe_folder(path)}." if local else ""
+            install = f" {package_missing_message(package_error)}" if package_error else ""
+            raise ModelUnavailable(missing_model_message(path) + found + install)
+        if package_error is not None:
+            raise ModelUnavailable(package_missing_message(package_error)) from package_error
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        adapter = local and (Path(path) / "adapter_config.json").is_file()
         try:
-            # The checkpoint's own dtype (fp16 for LLaVA-1.5 sizes), on the GPU where there is one.
-            model = AutoModelForImageTextToText.from_pretrained(path, dtype="auto")
-            model.to("cuda" if torch.cuda.is_available() else "cpu")
-            processor = AutoProcessor.from_pretrained(path)
+            if adapter:  # `sdvlm-train`'s default output: the base is loaded with the saved DPE config, the adapter merged
+                model, processor = _load_adapter(path, device)
+            else:
+                from transformers import AutoModelForImageTextToText, AutoProcessor
+
+                # The checkpoint's own dtype (fp16 for LLaVA-1.5 sizes), on the GPU where there is one.
+                model = AutoModelForImageTextToText.from_pretrained(path, dtype="auto")
+                model.to(device)
+                processor = AutoProcessor.from_pretrained(path)
         except OSError as error:  # a Hub id that does not resolve, offline, or an incomplete folder
-            raise ModelUnavailable(f"{missing_model_message(path)} (loading failed: {error})") from error
+            if adapter:
+                raise ModelUnavailable(
+                    f"The folder '{path}' holds {describe_folder(path)}, but that base model could not be loaded "
+                    f"({error}). Make the base model available (its Hub id online, or the folder it names), or "
+                    "train with --save_merged to get a standalone checkpoint."
+                ) from error
+            found = f" Found there: {describe_folder(path)}." if local else ""
+            raise ModelUnavailable(f"{missing_model_message(path)}{found} (loading failed: {error})") from error
         estimator_id = depth_estimator or getattr(model.config, "depth_estimator", "") or ""
         if depth_estimator:
             from transformers import AutoImageProcessor, AutoModelForDepthEstimation
@@ -127,14 +174,14 @@ class SpaceModel:
                 raise DepthUnavailable(self._depth_error) from error
 
     def predict(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> Prediction:
-        """Answer `question` about `image`; `depth` (H, W) meters, or None to estimate it."""
-        if depth is None:
+        """Answer `question` about `image`; `depth` (H, W) meters, or None to estimate it. A checkpoint
+        with use_depth=False estimates nothing: its `depth` and `grid` are then None."""
+        label = "depth (m)"
+        if depth is None and self.uses_depth:
             depth = self.estimate_depth(image)
             label = "estimated depth (m)" if self.depth_is_metric else "estimated relative inverse depth (larger = nearer)"
-        else:
-            label = "depth (m)"
         inputs = self._inputs(image, question, depth)
-        grid = self.model.model.depth_grid(inputs["depth_values"])[0].float().numpy()
+        grid = self.model.model.depth_grid(inputs["depth_values"])[0].float().numpy() if depth is not None else None
         answer = self._generate(inputs, use_depth)
         mean, std = self.processor.image_processor.image_mean, self.processor.image_processor.image_std
         from space_viz import model_view_image  # local import keeps this module free of matplotlib
@@ -143,7 +190,9 @@ class SpaceModel:
         return Prediction(answer=answer, depth=depth, depth_label=label, grid=grid, model_view=view)
 
     def answer(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> str:
-        """Only the answer text; depth is estimated when not given and `use_depth` is on."""
+        """Only the answer text; depth is estimated when not given, `use_depth` is on and the
+        checkpoint uses depth at all."""
+        use_depth = use_depth and self.uses_depth
         if use_depth and depth is None:
             depth = self.estimate_depth(image)
         return self._generate(self._inputs(image, question, depth if use_depth else None), use_depth)
@@ -168,9 +217,29 @@ class SpaceModel:
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
 
 
+def _load_adapter(path: str, device: str):
+    """A LoRA adapter folder through `sdvlm.evaluation.load_for_inference` (the one loader of
+    `sdvlm-train`'s outputs)."""
+    try:
+        from sdvlm.evaluation import load_for_inference
+    except ImportError as error:
+        raise ModelUnavailable(
+            f"The folder '{path}' holds {describe_folder(path)}; loading an adapter needs the sdvlm package "
+            f"and peft ({error}). Install them (`pip install -e .` in a checkout, or add the sdvlm line to the "
+            "Space's requirements.txt), or train with --save_merged to get a standalone checkpoint."
+        ) from error
+    try:
+        return load_for_inference(path, device)
+    except ImportError as error:  # peft, imported only for adapters
+        raise ModelUnavailable(
+            f"The folder '{path}' holds {describe_folder(path)}; loading it needs peft ({error}): `pip install peft`."
+        ) from error
+
+
 def _looks_local(path: str) -> bool:
     """A Hub id is "name" or "owner/name"; anything that exists or looks like a path is local."""
     return Path(path).exists() or path.startswith((".", "/", "~")) or path.count("/") > 1 or "\\" in path
 
 
-__all__ = ["DEFAULT_MAX_NEW_TOKENS", "DepthUnavailable", "ModelUnavailable", "Prediction", "SpaceModel", "missing_model_message"]
+__all__ = ["DEFAULT_MAX_NEW_TOKENS", "DepthUnavailable", "ModelUnavailable", "Prediction", "SpaceModel", "describe_folder",
+           "missing_model_message", "package_missing_message"]
