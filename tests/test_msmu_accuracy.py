@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics.msmu_accuracy.qualitative import match_qualitative
-from metrics.msmu_accuracy.scoring import MRA_THRESHOLDS, compute_msmu_accuracy, element_delta
+from metrics.msmu_accuracy.scoring import MRA_THRESHOLDS, asked_noun, compute_msmu_accuracy, element_delta
 
 EXPECTED_KEYS = {
     "msmu_score", "success_rate", "per_category", "delta_1.25", "delta_1.5625", "delta_1.953125",
@@ -58,6 +58,14 @@ QUANTITATIVE_CASES = [
     ("0", "0", "count", "msmu", True),
     ("1", "0", "count", "msmu", False),
     ("I don't know", "2 m", "absolute_distance", "msmu", False),
+    # review findings 6 and 8: zero counts and wordy size answers
+    ("0", "0", "count", "spatialrgpt", True),
+    ("There are no chairs.", "0", "count", "msmu", True),
+    ("The chair is 0.8 meters in length, 0.63 meters in width, and 0.55 meters in height.",
+     "0.8 m x 0.63 m x 0.55 m", "scale_estimation", "msmu", True),
+    ("0.8 m (length), 0.63 m (width) and 0.55 m (height)", "0.8 m x 0.63 m x 0.55 m", "scale_estimation", "msmu", True),
+    ("It is 1.5 m away, plus or minus 0.2 m", "1.5 m", "absolute_distance", "msmu", True),
+    ("5 minutes", "5 m", "absolute_distance", "msmu", False),
 ]
 
 
@@ -112,6 +120,18 @@ QUALITATIVE_CASES = [
     ("Neither.", "The wooden table is taller.", "scale_compare", None),
     ("Yes, the table is taller.", "Yes", "scale_compare", True),
     ("", "Yes", "zero", None),
+    # review finding 5: negated relations and yes words, affirmative idioms
+    ("The table is not taller.", "The table is taller.", "scale_compare", False),
+    ("The table isn't taller.", "The table is taller.", "scale_compare", False),
+    ("Not left; it is on the right.", "Left", "relative_position", False),
+    ("It is not on the right.", "Left", "relative_position", True),
+    ("not yes", "yes", "zero", False),
+    ("That is not correct.", "yes", "zero", False),
+    ("Not wrong.", "yes", "zero", True),
+    ("No doubt, the table is bigger.", "yes", "scale_compare", True),
+    ("Without a doubt.", "yes", "zero", True),
+    ("That's right.", "yes", "zero", True),
+    ("No, it is not.", "yes", "zero", False),
 ]
 
 
@@ -203,6 +223,29 @@ def test_aggregates_against_independent_computation():
     assert result["mra"] == pytest.approx(sum(mra) / 5)
     assert result["parse_failures"] == 1
     assert result["per_category"]["position"]["parse_failures"] == 1
+
+
+def test_zero_reference_exact_match_is_full_mra():
+    # review finding 6: an exact 0 for a 0 reference has no relative error; it scores MRA 1.
+    result = compute_msmu_accuracy(["0", "zero", "none", "1"], ["0"] * 4, ["count"] * 4, return_per_item=True)
+    assert [item["success"] for item in result["items"]] == [True, True, True, False]
+    assert result["mra"] == 0.75
+
+
+def test_count_question_picks_the_asked_object():
+    # review finding 9: with questions, the number attached to the asked noun wins.
+    predictions = ["There are 3 chairs and 2 tables"] * 2
+    questions = ["How many chairs are in the room?", "How many tables are there?"]
+    result = compute_msmu_accuracy(predictions, ["3", "2"], ["count"] * 2, questions=questions)
+    assert result["success_rate"] == 1.0
+    # without questions: the last number of the last sentence (documented policy)
+    assert compute_msmu_accuracy(predictions[:1], ["3"], ["count"])["success_rate"] == 0.0
+
+
+def test_asked_noun():
+    assert asked_noun("How many wooden chairs are there in the room?") == "chairs"
+    assert asked_noun("How many pillows can you see?") == "pillows"
+    assert asked_noun("What color is the sofa?") is None
 
 
 def test_count_reports_exact_match_and_delta():

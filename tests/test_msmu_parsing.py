@@ -109,7 +109,47 @@ LENGTH_CASES = [
     ("The object is 1.2 meters wide and 0.8 meters deep.", [0.8], False, False),
     ("Depth: 2.3 m\nWidth: 1.1 m", [1.1], False, False),
     ("The distance is 2 m, which is about 6.5 feet", [6.5 * FT], False, False),
-    ("length 0.8 m, width 0.63 m, height 0.55 m", [0.55], False, False),
+    # review finding 8: named dimensions make a list (L, W, H in the order written)
+    ("length 0.8 m, width 0.63 m, height 0.55 m", [0.8, 0.63, 0.55], False, False),
+    ("The chair is 0.8 meters in length, 0.63 meters in width, and 0.55 meters in height.", [0.8, 0.63, 0.55], False, False),
+    ("0.8 m (length), 0.63 m (width) and 0.55 m (height)", [0.8, 0.63, 0.55], False, False),
+    # review finding 1: hyphenated units
+    ("a 30-cm vase", [0.3], False, False),
+    ("a 1.5-meter table", [1.5], False, False),
+    ("a 6-foot shelf", [6 * FT], False, False),
+    # review finding 2: scientific notation is read whole, never as a prefix
+    ("1.2e3 mm", [1.2], False, False),
+    ("3e-1 m", [0.3], False, False),
+    ("2E0 m", [2.0], False, False),
+    # review finding 3: compounds, tolerances, negated values
+    ("2 ft. 3 in.", [2 * FT + 3 * IN], False, False),
+    ("5ft3in", [5 * FT + 3 * IN], False, False),
+    ("1m20cm", [1.2], False, False),
+    ("5 ft, 3 in", [5 * FT + 3 * IN], False, False),
+    ("2 m, give or take 10 cm", [2.0], False, False),
+    ("It is 1.5 m away, plus or minus 0.2 m", [1.5], False, False),
+    ("1.5 \u00b1 0.2 m", [1.5], False, False),
+    ("1.5 m +/- 0.2 m", [1.5], False, False),
+    ("The distance is 2 meters, not 3 meters.", [2.0], False, False),
+    ("I'd say 4 m; definitely not 6 m.", [4.0], False, False),
+    ("about 3 m rather than 5 m", [3.0], False, False),
+    ("not 3 m", [3.0], False, False),
+    # review finding 4: "and a half" after a number or unit
+    ("a meter and a half", [1.5], False, False),
+    ("1 and a half meters", [1.5], False, False),
+    ("two feet and a half", [2.5 * FT], False, False),
+    # review finding 7: decimal commas (right side not exactly 3 digits)
+    ("1,5 m", [1.5], False, False),
+    ("0,75 m", [0.75], False, False),
+    ("1,000 mm", [1.0], False, False),
+    ("1,2,3 m", [1.0, 2.0, 3.0], False, False),
+    # review finding 10: a number with a non-length unit is not a length
+    ("5 minutes", None, False, False),
+    ("5 min", None, False, False),
+    ("2 months", None, False, False),
+    ("5 mph", None, False, False),
+    ("3 km/h", None, False, False),
+    ("It takes 5 minutes to walk 300 m.", [300.0], False, False),
     # numbers that are not quantities, quoted numbers, prepositions
     ("The 3D model shows the table is 2.5m tall.", [2.5], False, False),
     ("The 2nd chair is 0.9 m away.", [0.9], False, False),
@@ -145,6 +185,9 @@ def test_table_is_large_enough():
 
 
 COUNT_CASES = [
+    # review finding 6: a count of nothing
+    ("none", [0.0]),
+    ("There are no chairs.", [0.0]),
     ("3", [3.0]),
     ("There are 3 chairs.", [3.0]),
     ("three", [3.0]),
@@ -154,7 +197,8 @@ COUNT_CASES = [
     ("There are 2 chairs and 1 table, so 3 objects in total.", [3.0]),
     ("The answer is 4, not 5.", [4.0]),
     ("2-3 chairs", [2.5]),
-    ("None", None),
+    ("None", [0.0]),  # review finding 6: "none" is a count of 0
+    ("I have no idea.", None),
 ]
 
 
@@ -165,6 +209,24 @@ def test_count_answers(text, expected):
         assert parsed is None
     else:
         assert parsed.values == expected
+
+
+# review finding 9: with the asked noun, the number attached to it wins; without, the last one.
+@pytest.mark.parametrize(
+    "text, noun, expected",
+    [
+        ("There are 3 chairs and 2 tables", "chairs", [3.0]),
+        ("There are 3 chairs and 2 tables", "tables", [2.0]),
+        ("There are 3 chairs and 2 tables", "chair", [3.0]),
+        ("I see 2 tables and 3 wooden chairs", "chairs", [3.0]),
+        ("There are 3 chairs and 2 tables", None, [2.0]),
+        ("There are 3 chairs and 2 tables", "lamps", [2.0]),
+        ("no idea", "chairs", None),
+    ],
+)
+def test_count_prefers_the_asked_noun(text, noun, expected):
+    parsed = parse_answer(text, kind="count", noun=noun)
+    assert (parsed.values if parsed else None) == expected
 
 
 def test_expect_len_collects_a_list_written_as_clauses():

@@ -84,10 +84,27 @@ def _format(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
+# "1 and a half meters", "a meter and a half", "two feet and a half": one number, not a list.
+_UNIT_WORD = r"(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|inch(?:es)?|foot|feet|yard|mile)s?"
+_AND_A_HALF_RE = re.compile(
+    rf"\b(\d+|an?|{_SMALL_ALT})\s+(?:({_UNIT_WORD})\s+)?and\s+an?\s+(half|quarter)\b", re.IGNORECASE
+)
+
+
+def _and_a_half(match: re.Match) -> str:
+    number, unit, part = match.group(1, 2, 3)
+    lowered = number.lower()
+    base = 1.0 if lowered in ("a", "an") else float(_SMALL.get(lowered, 0) if lowered in _SMALL else number)
+    value = _format(base + (0.5 if part.lower() == "half" else 0.25))
+    return f"{value} {unit}" if unit else value
+
+
 def words_to_digits(text: str) -> str:
     """Rewrite English number words in `text` as digits; text without number words is returned as is."""
     if not _ANY_RE.search(text):
         return text
+    if "and a" in text or "and an" in text:
+        text = _AND_A_HALF_RE.sub(_and_a_half, text)
     text = _RUN_RE.sub(lambda match: _format(_run_value(match.group(0))) + " ", text)
     text = _ARTICLE_UNIT_RE.sub("1 ", text)
     # The substitution above appends a space to keep the number apart from what follows;

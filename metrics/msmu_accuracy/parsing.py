@@ -4,15 +4,20 @@ A hand-written regex tokenizer over a unit table (see the metric card, "Parser",
 
 1. normalise: lower case, unicode dashes / primes / "x" signs, Q-Spatial's `\\scalar{}` and
    `\\distance_unit{}` tags, number words ("two and a half" -> 2.5, `number_words.py`);
-2. tokenize quantities: a number (sign, thousands separators, decimals) with an optional unit
-   (`units.py`); numbers glued to other letters ("3D", "2nd") are not quantities;
+2. tokenize quantities: a number (sign, thousands separators, decimals, decimal comma "1,5",
+   exponent "1.2e3") with an optional unit (`units.py`, also hyphenated: "30-cm"); numbers glued
+   to other letters ("3D", "2nd") and numbers with a non-length unit ("5 minutes", "5 mph") are
+   not quantities; a quantity after "not" / "rather than" / "plus or minus" / "give or take" is
+   set aside (a rejected value or a tolerance) when another remains;
 3. group adjacent quantities by what lies between them: "x" / "by" / "*" / "," / "and" make a
    list ("0.8 m x 0.63 m x 0.55 m"), "-" / "to" / "~" / "or" / "between .. and" make a range,
    a smaller unit of the same system right after a larger one makes a compound ("1 m 20 cm",
-   `5'3"`); a unit given once covers the unit-less members of its group ("0.8 x 0.63 x 0.55 m");
+   `5'3"`, "5ft3in", "2 ft. 3 in.", "5 ft, 3 in"); a unit given once covers the unit-less members of its group ("0.8 x 0.63 x 0.55 m");
 4. pick the answer: the first group after the last answer marker ("the answer is", "therefore",
    ...) if any, else within the last sentence that holds a number the last group with a unit
-   (or the last group when none has one);
+   (or the last group when none has one); without `expect_len`, a sentence naming two or more
+   of length/width/height/depth gives that many values; counts with `noun` take the number
+   followed by that noun;
 5. convert: units to meters; a range becomes one value by `range_policy`; a number with no unit
    takes `default_unit` and is flagged `unitless`.
 
@@ -36,6 +41,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .number_words import words_to_digits
 from .units import SPELLING_TO_UNIT, UNIT_SYSTEM, UNIT_TO_METERS, unit_pattern
@@ -66,7 +72,7 @@ _TRANSLATE = str.maketrans(
         "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
         "\u2018": "'", "\u2019": "'", "\u2032": "'",
         "\u201c": '"', "\u201d": '"', "\u2033": '"',
-        "\u00a0": " ", "\u202f": " ",
+        "\u00a0": " ", "\u202f": " ", "\u00b1": " plus or minus ",
     }
 )  # fmt: skip
 _SCALAR_RE = re.compile(r"\\scalar\{([^{}]*)\}")
@@ -74,10 +80,26 @@ _UNIT_TAG_RE = re.compile(r"\\distance_unit\{([^{}]*)\}")
 # sign, number (atomic so "1,500" is one number but "0.8,0.63" two), optional unit; a number
 # glued to other letters ("3d", "2nd") is not a quantity, but "0.8x0.6", "1ftx2ft" and "1.5m" are.
 _QTY_RE = re.compile(
-    r"(?:(?<![\w.])|(?<=[a-z\d\"']x))(?P<sign>[-+]?)(?P<num>(?>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
-    rf"(?:\s*(?P<unit>(?:{unit_pattern()})(?![a-wyz]|x[a-z])))?"
+    r"(?:(?<![\w.])|(?<=[a-z\d\"']x)|(?<=\dft)|(?<=\dm)|(?<=\dcm)|(?<=\dmm))(?P<sign>[-+]?)"
+    # atomic: thousands separators, a decimal comma ("1,5": right side not 3 digits, not a list
+    # item), decimals and an exponent are all or nothing, so "1.2e3" never backtracks to "1".
+    r"(?P<num>(?>(?:\d{1,3}(?:,\d{3})+(?!\d)|(?<!\d,)\d+,(?!\d{3}(?!\d))\d+(?![.,]\d)|\d+)(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?)"
+    rf"(?:(?:\s*|-)(?P<unit>(?:{unit_pattern()})(?![a-wyz]|x[a-z])))?"
     r"(?![a-wyz]|x[a-z])"
 )
+# A number followed by a unit that is not a length ("5 minutes", "5 mph", "3 km/h") is no length.
+_NON_LENGTH_RE = re.compile(
+    r"(?:\s*|-)(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?|mph|kph|kmh"
+    r"|kilograms?|kgs?|grams?|lbs?|pounds?|degrees?|percent|%|liters?|litres?|°)(?![a-z])"
+)
+# A quantity right after these words is a tolerance or a value the answer rejects.
+_SET_ASIDE_RE = re.compile(
+    r"(?:\bnot|\bnever|rather\s+than|instead\s+of|give\s+or\s+take|plus\s+or\s+minus|\+/-|\+-)\s*(?:about\s+|around\s+)?$"
+)
+_SET_ASIDE_ANY_RE = re.compile(r"\bnot\b|\bnever\b|\bthan\b|instead|give\s+or\s+take|plus\s+or\s+minus|\+/?-")
+# Dimension names: a text naming two or more of them lists those dimensions (L x W x H).
+_DIMENSION_RE = re.compile(r"\b(length|width|height|depth)\b")
+_ABBREVIATED = frozenset({"ft", "in", "yd", "mi"})
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
 _RANGE_SEPS = frozenset({"-", "to", "~", "or"})
 _MARKER_RE = re.compile(
@@ -113,27 +135,50 @@ def _compound(prev_unit: str | None, unit: str | None, value: float, gap: str) -
 
 
 def _tokenize(text: str) -> list[list]:
-    """Groups of quantities: [start, end, elements, has_unit]; element = list of [value, unit, explicit] (a range)."""
+    """Groups of quantities: [start, end, elements, has_unit, set_aside]; element = list of [value, unit, explicit] (a range).
+
+    set_aside: the group follows "not", "plus or minus", ... (a rejected value or a tolerance).
+    """
     groups: list[list] = []
     prev_end = -1
     prev_unit = None  # explicit unit of the previous quantity, for compounds
+    prev_text = None
+    barrier = False  # a skipped non-length quantity separates groups
+    check_aside = _SET_ASIDE_ANY_RE.search(text) is not None
     for match in _QTY_RE.finditer(text):
         sign, number, unit_text = match.group("sign", "num", "unit")
+        start, end = match.span()
+        if unit_text is None:
+            if _NON_LENGTH_RE.match(text, end):
+                barrier, prev_unit = True, None
+                continue
+        elif text.startswith("/", end):  # "3 km/h"
+            barrier, prev_unit = True, None
+            continue
+        if "," in number:
+            right = number.partition(",")[2]
+            if len(right) - len(right.lstrip("0123456789")) != 3:
+                number = number.replace(",", ".")  # a decimal comma: "1,5 m"
         value = float(number.replace(",", ""))
         unit = SPELLING_TO_UNIT[unit_text] if unit_text else None
-        start, end = match.span()
         if unit_text in ("'", '"') and start > 0 and text[start - 1] == unit_text:
             unit = None  # a quoted number ('1.5'), not feet or inches
-        gap = text[prev_end:start].strip() if groups else None
+        gap = text[prev_end:start].strip() if groups and not barrier else None
+        barrier = False
         if gap == "" and sign == "-":
             sign, gap = "", "-"  # "2 -3 m" is a range
         if gap is not None and not sign:
             extra_unit = _compound(prev_unit, unit, value, gap)
+            if extra_unit is None and unit is not None and prev_unit is not None:
+                # "2 ft. 3 in.", "5 ft, 3 in": an abbreviation's period or a comma, explicit next unit.
+                if (gap == "." and prev_text in _ABBREVIATED) or (gap == "," and prev_unit == "ft"):
+                    extra_unit = _compound(prev_unit, unit, value, "")
             if extra_unit is not None:
                 last = groups[-1][2][-1][-1]
                 last[0] += value * UNIT_TO_METERS[extra_unit] / UNIT_TO_METERS[last[1]]
                 groups[-1][1] = prev_end = end
                 prev_unit = extra_unit
+                prev_text = unit_text
                 continue
         if gap == "and":
             # "between 2 and 3 m" is a range; "0.8 m, 0.6 m and 0.5 m" a list.
@@ -149,9 +194,15 @@ def _tokenize(text: str) -> list[list]:
             group[1] = end
             group[3] = group[3] or unit is not None
         else:
-            groups.append([start, end, [[quantity]], unit is not None])
+            aside = check_aside and _SET_ASIDE_RE.search(text, max(0, start - 24), start) is not None
+            if aside and unit is not None and groups and not groups[-1][3]:
+                for q in groups[-1][2][-1]:
+                    q[1] = unit  # "1.5 +/- 0.2 m": the tolerance's unit covers the value
+                groups[-1][3] = True
+            groups.append([start, end, [[quantity]], unit is not None, aside])
         prev_end = end
         prev_unit = unit
+        prev_text = unit_text
     return groups
 
 
@@ -159,6 +210,16 @@ def _select(text: str, groups: list[list], kind: str, expect_len: int | None) ->
     """The groups that make the answer (usually one; several when a list was written as clauses)."""
     if len(groups) == 1:
         return groups  # the common case: nothing to choose
+    kept = [g for g in groups if not g[4]]
+    if kept and len(kept) < len(groups):
+        groups = kept  # a value after "not" / "plus or minus" is not the answer
+        if len(groups) == 1:
+            return groups
+    if expect_len is None and kind == "length":
+        # "0.8 m in length, 0.63 m in width and 0.55 m in height": the named dimensions, in order.
+        named = len(set(_DIMENSION_RE.findall(text)))
+        if named >= 2:
+            expect_len = named
     marker_end = -1
     for marker in _MARKER_RE.finditer(text):
         marker_end = marker.end()
@@ -185,6 +246,18 @@ def _select(text: str, groups: list[list], kind: str, expect_len: int | None) ->
     return [chosen]
 
 
+# A count of nothing: "none", "there are no chairs", "not any" (but not "no idea").
+_NONE_RE = re.compile(r"\bnone\b|\bnothing\b|\bnot\s+any\b|\bno\s+(?!idea|clue|way|answer|information|doubt)[a-z]")
+
+
+@lru_cache(maxsize=256)
+def _noun_pattern(noun: str) -> re.Pattern:
+    """Matches right after a number when `noun` (singular or plural) follows within two words."""
+    stem = noun.lower().strip()
+    stem = stem[:-1] if len(stem) > 3 and stem.endswith("s") and not stem.endswith("ss") else stem
+    return re.compile(rf"\s+(?:[a-z-]+\s+){{0,2}}?{re.escape(stem)}(?:s|es)?\b")
+
+
 def make_parser(
     default_unit: str | None = "m", range_policy: str = "midpoint", kind: str = "length"
 ) -> Callable[[str | None, int | None], ParsedAnswer | None]:
@@ -199,7 +272,7 @@ def make_parser(
         if default is None:
             raise ValueError(f"unknown default_unit {default_unit!r}; expected one of {sorted(SPELLING_TO_UNIT)}")
 
-    def parse(text: str | None, expect_len: int | None = None) -> ParsedAnswer | None:
+    def parse(text: str | None, expect_len: int | None = None, noun: str | None = None) -> ParsedAnswer | None:
         if text is None:
             return None
         if not isinstance(text, str):
@@ -207,7 +280,14 @@ def make_parser(
         normalised = _normalise(text)
         groups = _tokenize(normalised)
         if not groups:
+            if kind == "count" and _NONE_RE.search(normalised):
+                return ParsedAnswer(values=[0.0], unitless=True, text="0")  # "none", "no chairs"
             return None
+        if noun and kind == "count" and len(groups) > 1:
+            follows = _noun_pattern(noun)
+            attached = [g for g in groups if not g[4] and len(g[2]) == 1 and follows.match(normalised, g[1])]
+            if attached:
+                groups = attached[:1]  # "3 chairs and 2 tables" asked about chairs: 3
         selected = _select(normalised, groups, kind, expect_len)
         elements = [element for group in selected for element in group[2]]
         return _finish(elements, normalised[selected[0][0] : selected[-1][1]], default, range_policy, kind)
@@ -221,6 +301,7 @@ def parse_answer(
     range_policy: str = "midpoint",
     kind: str = "length",
     expect_len: int | None = None,
+    noun: str | None = None,
 ) -> ParsedAnswer | None:
     """Parse a free-text answer into meters (kind="length") or plain numbers (kind="count").
 
@@ -232,6 +313,10 @@ def parse_answer(
         kind: "length" converts to meters and prefers numbers with a unit; "count" keeps the raw number.
         expect_len: number of values expected (3 for L x W x H); lets a list written as separate
             clauses be collected. It never forces a length: a mismatch is left for the scorer.
+            Without it, a length answer naming two or more of length/width/height/depth in one
+            sentence gives those dimensions as a list.
+        noun: for kind="count", the object asked about ("chair"): the first number followed
+            (within two words) by it wins ("3 chairs and 2 tables" -> 3).
 
     Returns:
         ParsedAnswer or None.
@@ -239,7 +324,7 @@ def parse_answer(
     Raises:
         ValueError: an unknown option; TypeError: `text` is neither str nor None.
     """
-    return make_parser(default_unit, range_policy, kind)(text, expect_len)
+    return make_parser(default_unit, range_policy, kind)(text, expect_len, noun)
 
 
 def _finish(elements: list, span: str, default: str | None, range_policy: str, kind: str) -> ParsedAnswer | None:

@@ -6,7 +6,11 @@ Policy (also in the metric card):
   "no idea", "hard to say", "cannot tell") are set aside, then the prediction's first explicit
   yes/no word decides ("Yes, it is." -> yes; "Not sure, but yes." -> yes); without one, a hedge
   makes the answer unreadable, a negation ("not", "n't", "none", "never", "neither") means no,
-  and any other statement ("The bed is left of the curtain.") means yes.
+  and any other statement ("The bed is left of the curtain.") means yes. A yes/no word right
+  after "not" / an "n't" word flips ("not yes" -> no); "no doubt", "without a doubt",
+  "that's right" read as yes.
+* a relation word negated by "not" / "never" / an "n't" word (filler like "on the" skipped)
+  states its opposite: "not taller" -> shorter, "not on the left" -> right.
 * other references name an object and/or a relation ("The wooden table is taller.", "left",
   "The black chair."). The subject is the content words before the first relation word.
   A prediction is right when its subject is a non-empty subset of the reference subject that
@@ -100,23 +104,36 @@ class QualitativeMatch:
     reference: QualitativeAnswer
 
 
+# Affirmative idioms that contain a negation or a direction word.
+_AFFIRM_RE = re.compile(
+    r"\b(?:no\s+doubt|without\s+(?:a\s+|any\s+)?doubt|undoubtedly|that(?:'s|\s+is)\s+(?:right|correct)|you(?:'re|\s+are)\s+right)\b"
+)
+# Words that negate the relation word they precede ("not taller", "isn't on the left").
+_RELATION_NEGATORS = frozenset({"not", "never", "neither", "nor"})
+_RELATION_FILLER = frozenset({"the", "on", "to", "in", "at", "of", "a", "any", "much", "really", "actually", "necessarily"})
+
+
 def _polarity(text: str, asked: frozenset[str] = frozenset()) -> str | None:
     """yes / no / None (unreadable); `asked` are the relations the question asks about."""
     # Hedges go first so that "no idea" is not a no, but "not sure, but yes" is still a yes.
+    text = _AFFIRM_RE.sub(" yes ", text)
     unhedged, hedges = _HEDGE_RE.subn(" ", text)
     words = _WORD_RE.findall(unhedged)
+    previous = ""
     for word in words:
+        negated = previous == "not" or previous.endswith("n't")
         if word in _YES:
-            return "yes"
+            return "no" if negated else "yes"  # "not yes", "isn't true"
         if word in _NO:
-            return "no"
+            return "yes" if negated else "no"  # "not wrong"
+        previous = word
     if hedges:
         return None
     if any(word in _NEGATIONS or word.endswith("n't") for word in words):
         return "no"
     if asked:
         # "It is on the right." answers "Is it on the left?" with no.
-        stated = {_RELATIONS[w] for w in words if w in _RELATIONS}
+        stated = _stated_relations(words)
         if stated & _opposite(asked) and not stated & asked:
             return "no"
     return "yes" if words else None
@@ -126,11 +143,32 @@ def _opposite(relations: frozenset[str]) -> set[str]:
     return set().union(*(_OPPOSITE.get(r, set()) for r in relations)) if relations else set()
 
 
+def _negated(words: list[str], index: int) -> bool:
+    """Whether the relation word at `index` is negated ("not taller", "isn't on the left")."""
+    i = index - 1
+    while i >= 0 and words[i] in _RELATION_FILLER:
+        i -= 1
+    return i >= 0 and (words[i] in _RELATION_NEGATORS or words[i].endswith("n't"))
+
+
+def _stated_relations(words: list[str]) -> set[str]:
+    """Relations stated by `words`; a negated relation states its opposite ("not left" -> right)."""
+    stated: set[str] = set()
+    for index, word in enumerate(words):
+        relation = _RELATIONS.get(word)
+        if relation is not None:
+            if _negated(words, index):
+                stated |= _OPPOSITE.get(relation, set())
+            else:
+                stated.add(relation)
+    return stated
+
+
 def normalise_qualitative(text: str) -> QualitativeAnswer:
     """Split an answer into its yes/no polarity, the relations it states, and its subject words."""
     lowered = text.lower().replace("\u2019", "'")
     words = _WORD_RE.findall(lowered)
-    relations = frozenset(_RELATIONS[w] for w in words if w in _RELATIONS)
+    relations = frozenset(_stated_relations(words))
     subject: list[str] = []
     for word in words:
         if word in _RELATIONS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ MRA_THRESHOLDS = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
 
 
 def _within(predicted: Sequence[float], reference: Sequence[float], low: float, high: float) -> bool:
-    return all(g != 0 and low <= p / g <= high for p, g in zip(predicted, reference))
+    return all(p == g or (g != 0 and low <= p / g <= high) for p, g in zip(predicted, reference))
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,25 @@ def _relative_error(predicted: Sequence[float], reference: Sequence[float]) -> f
     return sum(errors) / len(errors) if errors else None
 
 
+_HOW_MANY_RE = re.compile(r"\bhow\s+many\s+((?:[a-z-]+\s*){1,4})")
+_NOT_NOUN = frozenset(
+    "are is do does did can could were was there in on at near of visible appear you we i the this that".split()
+)
+
+
+def asked_noun(question: str) -> str | None:
+    """The object a count question asks about ("How many wooden chairs are there?" -> "chairs")."""
+    match = _HOW_MANY_RE.search(question.lower())
+    if not match:
+        return None
+    noun = None
+    for word in match.group(1).split():
+        if word in _NOT_NOUN:
+            break
+        noun = word
+    return noun
+
+
 def _category_kind(category: str | None, reference: str, parse_length) -> str:
     if category in QUANTITATIVE_CATEGORIES:
         return "count" if category == "count" else "length"
@@ -97,8 +117,8 @@ def _validate(predictions, references, categories, rule, thresholds) -> list:
     return list(categories)
 
 
-def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge) -> dict:
-    pred = parse(prediction, len(ref.values)) if prediction else None
+def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge, noun=None) -> dict:
+    pred = parse(prediction, len(ref.values), noun) if prediction else None
     judged = False
     if pred is None and judge is not None and prediction is not None:
         # The judge's reply is data: it goes through the same parser, nothing is executed.
@@ -124,7 +144,11 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
     item["_delta"] = delta
     item["_rel"] = rel = _relative_error(pred.values, ref.values)
     # MRA: the share of thresholds theta in 0.50..0.95 with relative error < 1 - theta.
-    item["_mra"] = 0.0 if rel is None else bisect_left(MRA_THRESHOLDS, 1.0 - rel) / len(MRA_THRESHOLDS)
+    # An all-zero reference has no relative error: an exact match scores 1, anything else 0.
+    if rel is None:
+        item["_mra"] = 1.0 if pred.values == ref.values else 0.0
+    else:
+        item["_mra"] = bisect_left(MRA_THRESHOLDS, 1.0 - rel) / len(MRA_THRESHOLDS)
     if kind == "count":
         item["exact_match"] = pred.values == ref.values and all(v == int(v) for v in pred.values)
     if item["success"]:
@@ -237,7 +261,12 @@ def _score_all(
             question = read_question(questions[index]) if questions is not None and questions[index] else None
             items.append(_score_qualitative(prediction, ref, label, question, judge))
         else:
-            items.append(_score_quantitative(prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge))
+            noun = None
+            if kind == "count" and questions is not None and questions[index]:
+                noun = asked_noun(questions[index])
+            items.append(
+                _score_quantitative(prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge, noun)
+            )
     return _aggregate(items, thresholds, return_per_item)
 
 
@@ -290,6 +319,7 @@ __all__ = [
     "QUANTITATIVE_CATEGORIES",
     "RULES",
     "Rule",
+    "asked_noun",
     "compute_msmu_accuracy",
     "element_delta",
 ]
