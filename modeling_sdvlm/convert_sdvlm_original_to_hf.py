@@ -22,11 +22,11 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoTokenizer, CLIPVisionConfig, CLIPVisionModel, LlamaConfig, LlavaImageProcessor
+from transformers import AutoConfig, AutoTokenizer, CLIPVisionConfig, CLIPVisionModel, LlamaConfig
 
 from .configuration_sdvlm import SDVLMConfig
 from .modeling_sdvlm import SDVLMForConditionalGeneration
-from .processing_sdvlm import VICUNA_V1_CHAT_TEMPLATE, SDVLMProcessor
+from .processing_sdvlm import SDVLMProcessor, llava15_processor
 
 logger = logging.getLogger(__name__)
 
@@ -126,20 +126,12 @@ def build_config(
 
 def build_processor(tokenizer, vision_config: CLIPVisionConfig, config: SDVLMConfig, pad_to_square: bool) -> SDVLMProcessor:
     """LLaVA-1.5's preprocessing: optional pad to square, CLIP resize + center crop, CLIP mean/std."""
-    size = vision_config.image_size
-    image_processor = LlavaImageProcessor(
-        do_pad=pad_to_square,
-        size={"shortest_edge": size},
-        crop_size={"height": size, "width": size},
-        do_center_crop=True,
-    )
-    return SDVLMProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        patch_size=vision_config.patch_size,
-        vision_feature_select_strategy=config.vision_feature_select_strategy,
-        num_additional_image_tokens=1,
-        chat_template=VICUNA_V1_CHAT_TEMPLATE,
+    return llava15_processor(
+        tokenizer,
+        vision_config.image_size,
+        vision_config.patch_size,
+        config.vision_feature_select_strategy,
+        pad_to_square,
         depth_estimator=config.depth_estimator,
     )
 

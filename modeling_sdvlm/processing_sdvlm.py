@@ -9,7 +9,7 @@ Depth-Anything-V2 by default) when `estimate_missing_depth` is on.
 import numpy as np
 import torch
 from PIL import Image
-from transformers import LlavaProcessor
+from transformers import LlavaImageProcessor, LlavaProcessor
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.image_utils import get_image_size, make_flat_list_of_images, to_numpy_array
 
@@ -280,4 +280,34 @@ class SDVLMProcessor(LlavaProcessor):
 
 SDVLMProcessor.register_for_auto_class("AutoProcessor")
 
-__all__ = ["SDVLMProcessor", "VICUNA_V1_CHAT_TEMPLATE"]
+def llava15_processor(
+    tokenizer,
+    image_size: int,
+    patch_size: int,
+    vision_feature_select_strategy: str = "default",
+    do_pad: bool = True,
+    **processor_kwargs,
+) -> SDVLMProcessor:
+    """An [`SDVLMProcessor`] with LLaVA-1.5's preprocessing and the vicuna_v1 chat template.
+
+    `do_pad=True` pads to a square first (original LLaVA); False gives CLIP's resize of the shortest
+    edge + center crop (the llava-hf checkpoints). The depth maps follow the same geometry either way.
+    """
+    image_processor = LlavaImageProcessor(
+        do_pad=do_pad,
+        size={"shortest_edge": image_size},
+        crop_size={"height": image_size, "width": image_size},
+        do_center_crop=True,
+    )
+    return SDVLMProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        patch_size=patch_size,
+        vision_feature_select_strategy=vision_feature_select_strategy,
+        num_additional_image_tokens=1,
+        chat_template=VICUNA_V1_CHAT_TEMPLATE,
+        **processor_kwargs,
+    )
+
+
+__all__ = ["SDVLMProcessor", "VICUNA_V1_CHAT_TEMPLATE", "llava15_processor"]

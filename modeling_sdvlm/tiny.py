@@ -17,11 +17,11 @@ from collections.abc import Iterable
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
-from transformers import CLIPVisionConfig, LlamaConfig, LlavaImageProcessor, PreTrainedTokenizerFast
+from transformers import CLIPVisionConfig, LlamaConfig, PreTrainedTokenizerFast
 
 from .configuration_sdvlm import SDVLMConfig
 from .modeling_sdvlm import SDVLMForConditionalGeneration
-from .processing_sdvlm import VICUNA_V1_CHAT_TEMPLATE, SDVLMProcessor
+from .processing_sdvlm import SDVLMProcessor, llava15_processor
 
 SPECIAL_TOKENS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
 # Letter runs, single digits, single whitespace characters, single other characters.
@@ -99,19 +99,12 @@ def build_tiny_processor(
     Returns:
         [`SDVLMProcessor`] with the vicuna_v1 chat template.
     """
-    image_processor = LlavaImageProcessor(
-        do_pad=do_pad,
-        size={"shortest_edge": image_size},
-        crop_size={"height": image_size, "width": image_size},
-        do_center_crop=True,
-    )
-    return SDVLMProcessor(
-        image_processor=image_processor,
-        tokenizer=build_tiny_tokenizer(texts),
-        patch_size=patch_size,
-        vision_feature_select_strategy=vision_feature_select_strategy,
-        num_additional_image_tokens=1,
-        chat_template=VICUNA_V1_CHAT_TEMPLATE,
+    return llava15_processor(
+        build_tiny_tokenizer(texts),
+        image_size,
+        patch_size,
+        vision_feature_select_strategy,
+        do_pad,
         estimate_missing_depth=estimate_missing_depth,
         **processor_kwargs,
     )
