@@ -372,16 +372,11 @@ class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
         depth_values: torch.Tensor | None = None,
         **kwargs,
     ):
-        """LLaVA's forward with `depth_values` `(num_images, size, size)` (None = no depth)."""
-        if depth_values is not None:
-            pixel_values, mm_encoder_outputs = self.model.encode_images_with_depth(
-                pixel_values,
-                depth_values,
-                mm_encoder_outputs,
-                vision_feature_layer,
-                vision_feature_select_strategy,
-                image_sizes,
-            )
+        """LLaVA's forward with `depth_values` `(num_images, size, size)` (None = no depth).
+
+        `depth_values` is named here because generate() only passes arguments that `forward` names;
+        LLaVA hands it on to [`SDVLMModel.forward`], the one place that encodes depth.
+        """
         return super().forward(
             input_ids=input_ids,
             pixel_values=pixel_values,
@@ -395,6 +390,7 @@ class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
             logits_to_keep=logits_to_keep,
             image_sizes=image_sizes,
             mm_encoder_outputs=mm_encoder_outputs,
+            depth_values=depth_values,
             **kwargs,
         )
 
