@@ -127,8 +127,9 @@ def score_predictions(predictions: list[str], dataset, rule: str = "msmu") -> tu
 
     categories = item_categories(dataset)
     references = list(dataset["answer"])
+    # The questions let the metric pick the asked object of a count and resolve which-one answers.
     result = compute_msmu_accuracy(predictions=predictions, references=references, categories=categories,
-                                   rule=rule, return_per_item=True)
+                                   questions=list(dataset["question"]), rule=rule, return_per_item=True)
     per_item = result.pop("items")
     scores = dict(result)
     scores["per_category_detail"] = scores["per_category"]

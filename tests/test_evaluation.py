@@ -179,3 +179,20 @@ def test_default_depth_cache_dir_is_never_a_hub_id_folder(tiny, tmp_path):
     assert "someone" not in default_depth_cache_dir(no_output).parts
     explicit = EvalArguments(model_name_or_path="someone/sdvlm-7b", dataset_name="d", depth_cache_dir="c")
     assert default_depth_cache_dir(explicit) == type(tmp_path)("c")
+
+
+def test_score_predictions_hands_the_questions_to_the_metric():
+    from datasets import Dataset
+
+    from sdvlm.evaluation import score_predictions
+
+    rows = Dataset.from_dict(
+        {
+            "question": ["How many chairs are in the room?", "How many tables are there?"],
+            "answer": ["3", "2"],
+            "category": ["count", "count"],
+        }
+    )
+    # Without the questions the metric would read the last number of both answers (2).
+    scores, items = score_predictions(["There are 3 chairs and 2 tables."] * 2, rows)
+    assert scores["success_rate"] == 1.0 and [item["pred_m"] for item in items] == [3.0, 2.0]

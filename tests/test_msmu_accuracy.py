@@ -17,7 +17,8 @@ from metrics.msmu_accuracy.scoring import MRA_THRESHOLDS, asked_noun, compute_ms
 
 EXPECTED_KEYS = {
     "msmu_score", "success_rate", "per_category", "delta_1.25", "delta_1.5625", "delta_1.953125",
-    "abs_rel", "mra", "parse_failures", "num_ranges", "num_unitless",
+    "abs_rel", "mra", "parse_failures", "num_ranges", "num_unitless", "msmu_score_over_8", "ambiguous_share",
+    "judge_calls",
 }  # fmt: skip
 
 
@@ -278,6 +279,7 @@ def test_per_item_fields():
     assert items[0] == {
         "category": "scale_estimation", "success": True, "pred_m": [0.8, 0.6, 0.5],
         "ref_m": [0.8, 0.6, 0.5], "delta": 1.0, "reason": "ok",
+        "span": "0.8 x 0.6 x 0.5 m", "span_reason": "only value", "ambiguous": False,
     }  # fmt: skip
     assert items[1]["pred_m"] == 2.0 and items[1]["ref_m"] == 1.0 and items[1]["delta"] == 2.0
     assert "delta 2.000" in items[1]["reason"]
@@ -350,6 +352,7 @@ def test_judge_also_reads_unclear_qualitative_answers():
     )
     assert result["items"][0] == {
         "category": "zero", "success": True, "pred_m": None, "ref_m": None, "delta": None, "judged": True, "reason": "ok",
+        "span": "Yes", "span_reason": "judge's reply", "ambiguous": False,
     }  # fmt: skip
     assert "judged" not in result["items"][1] and result["parse_failures"] == 0
 

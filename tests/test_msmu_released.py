@@ -139,3 +139,21 @@ def test_helpers_on_their_own():
     assert split_conversation([{"from": "human", "value": "How far?\n<image>"}, {"from": "gpt", "value": "1 m"}], "x") == [
         ("How far?", "1 m")
     ]
+
+
+def test_the_other_type_naming_of_the_authors_scripts_is_accepted(tmp_path):
+    from datasets import load_dataset
+
+    image = _png_b64(_image(8, 8))
+    rows = [
+        {"image_base64": image, "image_size": [8, 8], "image_mode": "RGB", "type": "grounding",
+         "conversations": _turns(("How far in front of the camera is the lamp?", "1.5 m"))},
+        {"image_base64": image, "image_size": [8, 8], "image_mode": "RGB", "type": "existence",
+         "conversations": _turns(("Is there a lamp?", "Yes"))},
+    ]  # fmt: skip
+    folder = write_released(tmp_path / "r", rows, rows)
+    out = build_msmu("released", tmp_path / "out", data_dir=folder, progress=False, verbose=False)
+    test = load_dataset(str(out), split="test", cache_dir=str(tmp_path / "cache"))
+    names = test.features["category"].names
+    assert [names[c] for c in test["category"]] == ["position", "zero"]
+    assert test["answer_value"] == [[1.5], []]

@@ -512,3 +512,13 @@ def test_depth_follows_the_exif_rotation_of_the_photo(tmp_path):
         load_depth(tmp_path / "wrong.npy", image.size, orientation)
     with pytest.raises(InputError, match="depth map is 4x3"):  # no EXIF rotation: sizes must match as they are
         load_depth(tmp_path / "as_stored.npy", image.size)
+
+
+def test_scoring_passes_the_question_to_the_metric():
+    from sdvlm.space import load_space_module
+
+    space = load_space_module()
+    answer = "There are 3 chairs and 2 tables."
+    assert space.score_item(answer, "3", "count", "How many chairs are in the room?")[1] is True
+    assert space.score_item(answer, "2", "count", "How many tables are there?")[1] is True
+    assert space.score_item(answer, "3", "count")[1] is False  # without it: the last number, 2

@@ -11,6 +11,7 @@ import evaluate
 
 # evaluate copies into its module cache only the sibling modules this file imports directly,
 # so every sibling that the scoring needs is imported here, even where only one name is used.
+from .categories import CATEGORY_ALIASES, MSMU_CATEGORIES
 from .number_words import words_to_digits
 from .parsing import RANGE_POLICIES, parse_answer
 from .qualitative import match_qualitative
@@ -45,22 +46,25 @@ _KWARGS_DESCRIPTION = f"""
 Args:
     predictions (`list` of `str`): model answers in free text.
     references (`list` of `str`): ground-truth answers ("0.8 m x 0.63 m x 0.55 m", "1.2 meters", "3", "yes").
-    categories (`list` of `str`, optional): MSMU `type` of each item (scale_estimation, absolute_distance,
-        count, position, refer_obj_estimation, relative_position, scale_compare, zero). Missing or unknown
+    categories (`list` of `str`, optional): MSMU `type` of each item ({", ".join(MSMU_CATEGORIES)}; the other
+        naming of the authors' scripts, {", ".join(CATEGORY_ALIASES)}, is accepted). Missing or unknown
         categories are scored as quantitative when the reference holds a number, else qualitative.
-    rule (`str`, default "msmu"): one of {sorted(RULES)}.
+    rule (`str`, default "msmu"): one of {sorted(RULES)}. "msmu" is the authors' rule (position by mean
+        absolute difference <= 0.1 m); "msmu_delta" scores position by delta like the other types.
     thresholds (`tuple` of `float`, default {DEFAULT_THRESHOLDS}): delta thresholds reported as
         `delta_<t>`; the first is the msmu success threshold.
     default_unit (`str` or None, default "m"): unit for numbers written without one (None: unparseable).
     range_policy (`str`, default "midpoint"): one of {RANGE_POLICIES}.
-    judge (callable, optional): `judge(prediction, category) -> str`, asked only for predictions the
-        parser cannot read; its reply is parsed as an answer, never executed.
+    judge (callable, optional): `judge(prediction, category[, question=...]) -> str`, asked only for
+        ambiguous or unreadable predictions; its reply is parsed as an answer, never executed.
     return_per_item (`bool`, default False): add `items`, one dict per input.
     questions (`list` of `str`, optional): the question of each item; sharpens qualitative matching
         (a yes/no answer stating the opposite relation reads as no; which-one answers must name one
         of the question's two objects).
 Returns:
     msmu_score (`float`): mean of the per-category success rates (the authors' MSMU-Bench score), 0..1.
+    msmu_score_over_8 (`float`): the eight types' rates summed and divided by 8, as the authors' script
+        does (equal to msmu_score when all eight types are present).
     success_rate (`float`): success over all items.
     per_category (`dict`): category -> rate, count, parse_failures (+ length_mismatches for
         quantitative categories, exact_match for `count`).
@@ -70,7 +74,11 @@ Returns:
     parse_failures (`int`): predictions that could not be read (each counted as a failure).
     num_ranges (`int`): predictions given as a range and collapsed by `range_policy`.
     num_unitless (`int`): length predictions without a unit (read in `default_unit`).
-    items (`list` of `dict`, with return_per_item): success, pred_m, ref_m, delta, reason per item.
+    ambiguous_share (`float`): share of items whose value was ambiguous (several plausible values
+        chosen between by a weak rule, or a value without a unit).
+    judge_calls (`int`): items sent to the judge.
+    items (`list` of `dict`, with return_per_item): success, pred_m, ref_m, delta, reason (of the
+        outcome), span (the text the value was read from), span_reason (why that span), ambiguous.
 Examples:
     >>> import evaluate
     >>> metric = evaluate.load("metrics/msmu_accuracy")  # doctest: +SKIP
@@ -123,6 +131,10 @@ class MsmuAccuracy(evaluate.Metric):
             categories = [""] * len(predictions)
         elif categories is not None:
             categories = ["" if category is None else category for category in categories]
+        if predictions is not None:
+            # A missing answer scores as unreadable, as in `compute_msmu_accuracy`; evaluate's string
+            # feature would refuse None.
+            predictions = ["" if prediction is None else prediction for prediction in predictions]
         return super().compute(predictions=predictions, references=references, categories=categories, **kwargs)
 
     def _compute(self, predictions, references, categories, **kwargs) -> dict:

@@ -80,8 +80,18 @@ def _run_value(run: str) -> float:
     return value
 
 
+# Number words never name a plausible length or count beyond this ("hundred hundred ..." is no number).
+_MAX_WORD_VALUE = 1e15
+
+
 def _format(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
+
+
+def _replace_run(match: re.Match) -> str:
+    value = _run_value(match.group(0))
+    # A degenerate run ("hundred " * 155) overflows to inf: leave such words as words.
+    return _format(value) + " " if value < _MAX_WORD_VALUE else match.group(0)
 
 
 # "1 and a half meters", "a meter and a half", "two feet and a half": one number, not a list.
@@ -105,7 +115,7 @@ def words_to_digits(text: str) -> str:
         return text
     if "and a" in text or "and an" in text:
         text = _AND_A_HALF_RE.sub(_and_a_half, text)
-    text = _RUN_RE.sub(lambda match: _format(_run_value(match.group(0))) + " ", text)
+    text = _RUN_RE.sub(_replace_run, text)
     text = _ARTICLE_UNIT_RE.sub("1 ", text)
     # The substitution above appends a space to keep the number apart from what follows;
     # collapse the doubled spaces and the space it leaves before punctuation.

@@ -37,10 +37,11 @@ True
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from .number_words import words_to_digits
@@ -58,12 +59,16 @@ class ParsedAnswer:
     is_range: a range ("2-3 m") was collapsed to one value per element by the range policy.
     unitless: at least one number had no unit and took the default unit.
     text: the span of the normalised answer the values came from (for explanations).
+    reason: why that span was chosen ("only value", "answer marker", ...).
+    ambiguous: other plausible values were set aside by a weak rule, or the value has no unit.
     """
 
     values: list[float]
     is_range: bool = False
     unitless: bool = False
     text: str = field(default="", compare=False)
+    reason: str = field(default="only value", compare=False, repr=False)
+    ambiguous: bool = field(default=False, compare=False, repr=False)
 
 
 _TRANSLATE = str.maketrans(
@@ -75,6 +80,7 @@ _TRANSLATE = str.maketrans(
         "\u00a0": " ", "\u202f": " ", "\u00b1": " plus or minus ",
     }
 )  # fmt: skip
+_INF = math.inf
 _SCALAR_RE = re.compile(r"\\scalar\{([^{}]*)\}")
 _UNIT_TAG_RE = re.compile(r"\\distance_unit\{([^{}]*)\}")
 # sign, number (atomic so "1,500" is one number but "0.8,0.63" two), optional unit; a number
@@ -160,6 +166,9 @@ def _tokenize(text: str) -> list[list]:
             if len(right) - len(right.lstrip("0123456789")) != 3:
                 number = number.replace(",", ".")  # a decimal comma: "1,5 m"
         value = float(number.replace(",", ""))
+        if value == _INF:  # "1e309" overflows: not a value anyone can score against
+            barrier, prev_unit = True, None
+            continue
         unit = SPELLING_TO_UNIT[unit_text] if unit_text else None
         if unit_text in ("'", '"') and start > 0 and text[start - 1] == unit_text:
             unit = None  # a quoted number ('1.5'), not feet or inches
@@ -206,15 +215,15 @@ def _tokenize(text: str) -> list[list]:
     return groups
 
 
-def _select(text: str, groups: list[list], kind: str, expect_len: int | None) -> list[list]:
-    """The groups that make the answer (usually one; several when a list was written as clauses)."""
+def _select(text: str, groups: list[list], kind: str, expect_len: int | None) -> tuple[list[list], str]:
+    """The groups that make the answer (usually one; several when a list was written as clauses), and why."""
     if len(groups) == 1:
-        return groups  # the common case: nothing to choose
+        return groups, "only value"  # the common case: nothing to choose
     kept = [g for g in groups if not g[4]]
     if kept and len(kept) < len(groups):
         groups = kept  # a value after "not" / "plus or minus" is not the answer
         if len(groups) == 1:
-            return groups
+            return groups, "only value not set aside"
     if expect_len is None and kind == "length":
         # "0.8 m in length, 0.63 m in width and 0.55 m in height": the named dimensions, in order.
         named = len(set(_DIMENSION_RE.findall(text)))
@@ -230,20 +239,21 @@ def _select(text: str, groups: list[list], kind: str, expect_len: int | None) ->
         sentence = bisect_right(ends, groups[-1][0] - 1)
         candidates = [g for g in groups if bisect_right(ends, g[0] - 1) == sentence]
     ordered = candidates if from_marker else candidates[::-1]
+    why = "after the answer marker" if from_marker else "last sentence with a value"
     chosen = ordered[0]
     if kind == "length":
         chosen = next((g for g in ordered if g[3]), chosen)
     if expect_len is None or len(chosen[2]) == expect_len:
-        return [chosen]
+        return [chosen], why
     # A list written as clauses ("length 0.8 m, width 0.6 m, height 0.5 m"): a group of the
     # expected length in the same region, else that many single values in order.
     same_length = [g for g in ordered if len(g[2]) == expect_len]
     if same_length:
-        return [same_length[0]]
+        return [same_length[0]], why
     singles = [g for g in candidates if len(g[2]) == 1]
     if len(singles) >= expect_len:
-        return singles[:expect_len] if from_marker else singles[-expect_len:]
-    return [chosen]
+        return (singles[:expect_len] if from_marker else singles[-expect_len:]), why + ", list written as clauses"
+    return [chosen], why
 
 
 # A count of nothing: "none", "there are no chairs", "not any" (but not "no idea").
@@ -288,9 +298,18 @@ def make_parser(
             attached = [g for g in groups if not g[4] and len(g[2]) == 1 and follows.match(normalised, g[1])]
             if attached:
                 groups = attached[:1]  # "3 chairs and 2 tables" asked about chairs: 3
-        selected = _select(normalised, groups, kind, expect_len)
+        selected, why = _select(normalised, groups, kind, expect_len)
+        if noun and len(groups) == 1 and why == "only value" and kind == "count":
+            why = "number followed by the asked noun"
         elements = [element for group in selected for element in group[2]]
-        return _finish(elements, normalised[selected[0][0] : selected[-1][1]], default, range_policy, kind)
+        parsed = _finish(elements, normalised[selected[0][0] : selected[-1][1]], default, range_policy, kind)
+        if parsed is None:
+            return None
+        # Several differing values and only a weak rule to choose between them: a judge may help.
+        others = {tuple(q[0] for e in g[2] for q in e) for g in groups if g not in selected and not g[4]}
+        chosen = tuple(q[0] for e in elements for q in e)
+        weak = why.startswith("last sentence") and bool(others - {chosen})
+        return replace(parsed, reason=why, ambiguous=weak or (parsed.unitless and kind == "length"))
 
     return parse
 
@@ -364,6 +383,8 @@ def _finish(elements: list, span: str, default: str | None, range_policy: str, k
             low, high = min(numbers), max(numbers)
             numbers = [{"midpoint": (low + high) / 2, "lower": low, "upper": high}[range_policy]]
         values.append(round(numbers[0], 12))
+    if not all(math.isfinite(v) for v in values):
+        return None  # "1e308 km" overflows once converted to meters
     return ParsedAnswer(values=values, is_range=is_range, unitless=unitless, text=span)
 
 

@@ -224,6 +224,27 @@ def _which(words: set[str], candidates: tuple[tuple[str, ...], ...]) -> int | No
     return hits[0] if len(hits) == 1 else None
 
 
+def _content_words(text: str) -> set[str]:
+    words = _WORD_RE.findall(text.lower().replace("\u2019", "'"))
+    return {_RELATIONS.get(w, _singular(w)) for w in words if w not in _STOPWORDS or w in _RELATIONS}
+
+
+def text_similarity(prediction: str, reference: str) -> float:
+    """Cosine similarity of the two answers' sets of content words, 0..1.
+
+    The deterministic stand-in for the sentence-embedding cosine the authors use on textual
+    positions: stopwords dropped, plurals folded, relation words canonical ("nearer" = "closer" =
+    front). It sees no synonyms beyond those relations, so it is stricter than an embedding.
+
+    >>> text_similarity("It is in the corner, near the door.", "in the corner near the door")
+    1.0
+    """
+    a, b = _content_words(prediction), _content_words(reference)
+    if not a or not b:
+        return 0.0
+    return len(a & b) / (len(a) * len(b)) ** 0.5
+
+
 def normalise_reference(text: str) -> QualitativeAnswer:
     """`normalise_qualitative` for a reference; ValueError when it has no yes/no, relation or object to match."""
     ref = normalise_qualitative(text)
@@ -290,4 +311,5 @@ __all__ = [
     "normalise_qualitative",
     "normalise_reference",
     "read_question",
+    "text_similarity",
 ]

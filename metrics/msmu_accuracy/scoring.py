@@ -16,17 +16,17 @@ Usable without `evaluate`; the evaluate module (`msmu_accuracy.py`) calls `compu
 from __future__ import annotations
 
 import gc
+import inspect
 import math
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .categories import MSMU_CATEGORIES, QUALITATIVE_CATEGORIES, QUANTITATIVE_CATEGORIES, canonical_category
 from .parsing import ParsedAnswer, make_parser
-from .qualitative import QualitativeAnswer, match_qualitative, normalise_reference, read_question
+from .qualitative import QualitativeAnswer, match_qualitative, normalise_reference, read_question, text_similarity
 
-QUANTITATIVE_CATEGORIES = ("scale_estimation", "absolute_distance", "count", "position", "refer_obj_estimation")
-QUALITATIVE_CATEGORIES = ("relative_position", "scale_compare", "zero")
 DEFAULT_THRESHOLDS = (1.25, 1.25**2, 1.25**3)
 MRA_THRESHOLDS = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
 
@@ -37,15 +37,33 @@ def _within(predicted: Sequence[float], reference: Sequence[float], low: float, 
 
 @dataclass(frozen=True)
 class Rule:
-    """A success rule for quantitative answers; `success(pred, ref, delta, threshold)` with delta = mean max-ratio."""
+    """A success rule for quantitative answers; `success(pred, ref, delta, threshold)` with delta = mean max-ratio.
+
+    position_tolerance: when set, numeric `position` items succeed when the mean absolute difference
+    is at most this many meters (instead of by `success`), and textual ones when `text_similarity`
+    reaches `text_threshold`, as in the authors' final evaluation script.
+    """
 
     name: str
     description: str
     success: Callable[[Sequence[float], Sequence[float], float, float], bool]
+    position_tolerance: float | None = None
+    text_threshold: float = 0.5
+
+
+def _below(p, g, d, t) -> bool:
+    return d < t
 
 
 RULES: dict[str, Rule] = {
-    "msmu": Rule("msmu", "mean over elements of max(p/g, g/p) < threshold (1.25)", lambda p, g, d, t: d < t),
+    "msmu": Rule(
+        "msmu",
+        "the authors' rule: mean max(p/g, g/p) < threshold (1.25); position: mean |p - g| <= 0.1 m, "
+        "textual position: word-overlap similarity >= 0.5",
+        _below,
+        position_tolerance=0.1,
+    ),
+    "msmu_delta": Rule("msmu_delta", "mean over elements of max(p/g, g/p) < threshold (1.25), position included", _below),
     "spatialrgpt": Rule("spatialrgpt", "0.75 <= p/g <= 1.25 for every element", lambda p, g, d, t: _within(p, g, 0.75, 1.25)),
     "qspatial": Rule("qspatial", "mean max-ratio delta < 2", lambda p, g, d, t: d < 2.0),
     "vqasynth": Rule("vqasynth", "mean max-ratio < 2 (MRA reported beside it)", lambda p, g, d, t: d < 2.0),
@@ -59,13 +77,17 @@ def element_delta(predicted: float, reference: float) -> float:
     if predicted * reference <= 0:
         return math.inf
     ratio = predicted / reference
+    if ratio == 0.0 or ratio == math.inf:  # under- or overflow of values far apart
+        return math.inf
     return ratio if ratio > 1.0 else 1.0 / ratio
 
 
 def _relative_error(predicted: Sequence[float], reference: Sequence[float]) -> float | None:
     """Mean |p - g| / |g| over elements with g != 0 (None when every reference element is 0)."""
     errors = [abs(p - g) / abs(g) for p, g in zip(predicted, reference) if g != 0]
-    return sum(errors) / len(errors) if errors else None
+    mean = sum(errors) / len(errors) if errors else None
+    # Values at the edge of the float range can overflow; such an item has no relative error to average.
+    return mean if mean is None or math.isfinite(mean) else None
 
 
 _HOW_MANY_RE = re.compile(r"\bhow\s+many\s+((?:[a-z-]+\s*){1,4})")
@@ -87,7 +109,9 @@ def asked_noun(question: str) -> str | None:
     return noun
 
 
-def _category_kind(category: str | None, reference: str, parse_length) -> str:
+def _category_kind(category: str | None, reference: str, parse_length, rule: Rule) -> str:
+    if category == "position" and rule.position_tolerance is not None and parse_length(reference) is None:
+        return "text"  # a position described in words ("in the corner, near the door")
     if category in QUANTITATIVE_CATEGORIES:
         return "count" if category == "count" else "length"
     if category in QUALITATIVE_CATEGORIES:
@@ -105,6 +129,8 @@ def _validate(predictions, references, categories, rule, thresholds) -> list:
         categories = [None] * len(references)
     elif len(categories) != len(references):
         raise ValueError(f"got {len(categories)} categories but {len(references)} references")
+    else:
+        categories = [canonical_category(category) for category in categories]
     if not references:
         raise ValueError("nothing to score: predictions and references are empty")
     if not thresholds or any(t <= 1.0 for t in thresholds) or list(thresholds) != sorted(thresholds):
@@ -117,18 +143,40 @@ def _validate(predictions, references, categories, rule, thresholds) -> list:
     return list(categories)
 
 
-def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge, noun=None) -> dict:
+def _judge_caller(judge) -> Callable[[str, str | None, str | None], str | None] | None:
+    """`judge(prediction, category)`, with `question=` too when the judge accepts it."""
+    if judge is None:
+        return None
+    try:
+        takes_question = "question" in inspect.signature(judge).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        takes_question = False
+    if takes_question:
+        return lambda prediction, category, question: judge(prediction, category, question=question)
+    return lambda prediction, category, question: judge(prediction, category)
+
+
+def _span_fields(item: dict, pred: ParsedAnswer | None) -> None:
+    item["span"] = pred.text if pred is not None else None
+    item["span_reason"] = pred.reason if pred is not None else "no value found"
+    item["ambiguous"] = pred.ambiguous if pred is not None else False
+
+
+def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge, noun, question) -> dict:
     pred = parse(prediction, len(ref.values), noun) if prediction else None
-    judged = False
-    if pred is None and judge is not None and prediction is not None:
+    item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None, "_kind": kind}
+    item["ref_m"] = ref.values if len(ref.values) > 1 else ref.values[0]
+    _span_fields(item, pred)
+    if judge is not None and prediction and (pred is None or pred.ambiguous):
         # The judge's reply is data: it goes through the same parser, nothing is executed.
-        reply = judge(prediction, category)
-        pred = parse(reply, len(ref.values)) if isinstance(reply, str) else None
-        judged = pred is not None
-    ref_m = ref.values if len(ref.values) > 1 else ref.values[0]
-    item = {"category": category, "success": False, "pred_m": None, "ref_m": ref_m, "delta": None, "_kind": kind}
-    if judged:
-        item["judged"] = True
+        item["_asked"] = True
+        reply = judge(prediction, category, question)
+        judged = parse(reply, len(ref.values)) if isinstance(reply, str) and reply else None
+        if judged is not None:
+            pred = judged
+            item["judged"] = True
+            _span_fields(item, pred)
+            item["span_reason"] = "judge: " + pred.reason
     if pred is None:
         item["reason"] = "unparseable prediction"
         return item
@@ -139,7 +187,6 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
         return item
     deltas = [element_delta(p, g) for p, g in zip(pred.values, ref.values)]
     delta = sum(deltas) / len(deltas)
-    item["success"] = bool(rule.success(pred.values, ref.values, delta, threshold))
     item["delta"] = delta if math.isfinite(delta) else None
     item["_delta"] = delta
     item["_rel"] = rel = _relative_error(pred.values, ref.values)
@@ -151,26 +198,53 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
         item["_mra"] = bisect_left(MRA_THRESHOLDS, 1.0 - rel) / len(MRA_THRESHOLDS)
     if kind == "count":
         item["exact_match"] = pred.values == ref.values and all(v == int(v) for v in pred.values)
-    if item["success"]:
-        item["reason"] = "ok"
-    elif not math.isfinite(delta):
-        item["reason"] = "sign or zero mismatch with the reference"
+    if category == "position" and rule.position_tolerance is not None:
+        # The authors score positions by the mean absolute difference in meters, not by a ratio.
+        difference = sum(abs(p - g) for p, g in zip(pred.values, ref.values)) / len(ref.values)
+        item["success"] = difference <= rule.position_tolerance + 1e-9  # 1e-9: decimal inputs like 1.1 - 1.0
+        failure = f"fails rule {rule.name}: mean |p - g| {difference:.3f} m > {rule.position_tolerance} m"
     else:
-        item["reason"] = f"fails rule {rule.name}: delta {delta:.3f}"
+        item["success"] = bool(rule.success(pred.values, ref.values, delta, threshold))
+        failure = f"fails rule {rule.name}: delta {delta:.3f}"
+        if not math.isfinite(delta):
+            failure = "sign or zero mismatch with the reference"
+    item["reason"] = "ok" if item["success"] else failure
     return item
 
 
-def _score_qualitative(prediction, ref: QualitativeAnswer, category, question, judge) -> dict:
+def _score_text(prediction, reference: str, category, rule: Rule) -> dict:
+    """A position described in words: the deterministic stand-in for the authors' embedding similarity."""
+    item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None, "_kind": "text"}
+    item["span"] = prediction or None
+    item["span_reason"] = "whole answer (textual position)"
+    item["ambiguous"] = False
+    if not prediction or not prediction.strip():
+        item["reason"] = "empty prediction"
+        return item
+    similarity = text_similarity(prediction, reference)
+    item["_pred"] = similarity
+    item["success"] = similarity >= rule.text_threshold
+    item["reason"] = "ok" if item["success"] else f"text similarity {similarity:.2f} < {rule.text_threshold}"
+    return item
+
+
+def _score_qualitative(prediction, ref: QualitativeAnswer, category, question, judge, question_text) -> dict:
     item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None}
     item["_kind"] = "qualitative"
     match = match_qualitative(prediction, ref, question) if prediction else None
-    if (match is None or match.success is None) and judge is not None and prediction:
+    unread = match is None or match.success is None
+    item["span"] = prediction if prediction and not unread else None
+    item["span_reason"] = "no answer found" if unread else "whole answer"
+    item["ambiguous"] = False
+    if unread and judge is not None and prediction:
         # As for numbers: the judge's reply is matched like a prediction, never executed.
-        reply = judge(prediction, category)
+        item["_asked"] = True
+        reply = judge(prediction, category, question_text)
         rescued = match_qualitative(reply, ref, question) if isinstance(reply, str) and reply else None
         if rescued is not None and rescued.success is not None:
             match = rescued
             item["judged"] = True
+            item["span"], item["span_reason"] = reply, "judge's reply"
     if match is None:
         item["reason"] = "empty prediction"
         return item
@@ -200,18 +274,20 @@ def compute_msmu_accuracy(
         references: ground-truth answers ("0.8 m x 0.63 m x 0.55 m", "1.2 meters", "3", "yes", ...).
         categories: MSMU `type` per item; None or "" (or an unknown name) infers quantitative vs
             qualitative from whether the reference holds a number.
-        rule: "msmu" | "spatialrgpt" | "qspatial" | "vqasynth" (see `RULES`).
+        rule: "msmu" (the authors') | "msmu_delta" | "spatialrgpt" | "qspatial" | "vqasynth" (see `RULES`).
         thresholds: delta thresholds reported as `delta_<t>`; the first is the msmu success threshold.
         default_unit, range_policy: passed to `parse_answer`.
-        judge: optional `judge(prediction, category) -> str` asked only for predictions the parser
-            cannot read; its reply is parsed like a prediction (never executed).
+        judge: optional `judge(prediction, category) -> str` (given `question=` too when it takes
+            one), asked only for ambiguous or unreadable predictions; its reply is parsed like a
+            prediction (never executed). `judge.TransformersJudge` wraps a local model.
         return_per_item: add `items`, one dict per input.
         questions: optional question per item; sharpens qualitative matching (yes/no answers that
             state the opposite relation, which-one answers resolved against the named objects).
 
     Returns:
-        dict with msmu_score, success_rate, per_category, delta_<t> for each threshold, abs_rel, mra,
-        parse_failures, num_ranges, num_unitless (and items).
+        dict with msmu_score, msmu_score_over_8, success_rate, per_category, delta_<t> for each
+        threshold, abs_rel, mra, parse_failures, num_ranges, num_unitless, ambiguous_share,
+        judge_calls (and items, each with span, span_reason and ambiguous).
 
     Raises:
         ValueError: mismatched lengths, unknown rule, or a reference that cannot be parsed (with its index).
@@ -236,15 +312,18 @@ def _score_all(
     predictions, references, categories, questions, rule, thresholds, default_unit, range_policy, judge, return_per_item
 ) -> dict:
     chosen_rule = RULES[rule]
+    judge = _judge_caller(judge)
     parsers = {kind: make_parser(default_unit, range_policy, kind) for kind in ("length", "count")}
     ref_cache: dict = {}  # references repeat a lot ("yes", "3"): parse each distinct one once
     items = []
     for index, (prediction, reference, category) in enumerate(zip(predictions, references, categories)):
         cached = ref_cache.get((reference, category))
         if cached is None:
-            kind = _category_kind(category, reference, parsers["length"])
+            kind = _category_kind(category, reference, parsers["length"], chosen_rule)
             try:
-                if kind == "qualitative":
+                if kind == "text":
+                    ref = reference
+                elif kind == "qualitative":
                     ref = normalise_reference(reference)
                 else:
                     ref = parsers[kind](reference)
@@ -257,17 +336,23 @@ def _score_all(
             cached = ref_cache[(reference, category)] = (kind, ref)
         kind, ref = cached
         label = category or ("qualitative" if kind == "qualitative" else "quantitative")
-        if kind == "qualitative":
-            question = read_question(questions[index]) if questions is not None and questions[index] else None
-            items.append(_score_qualitative(prediction, ref, label, question, judge))
+        question_text = questions[index] if questions is not None and questions[index] else None
+        if kind == "text":
+            items.append(_score_text(prediction, ref, label, chosen_rule))
+        elif kind == "qualitative":
+            question = read_question(question_text) if question_text else None
+            items.append(_score_qualitative(prediction, ref, label, question, judge, question_text))
         else:
-            noun = None
-            if kind == "count" and questions is not None and questions[index]:
-                noun = asked_noun(questions[index])
+            noun = asked_noun(question_text) if kind == "count" and question_text else None
             items.append(
-                _score_quantitative(prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge, noun)
+                _score_quantitative(
+                    prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge, noun, question_text
+                )
             )
     return _aggregate(items, thresholds, return_per_item)
+
+
+_NUMERIC_KINDS = ("length", "count")
 
 
 def _mean(values: list) -> float | None:
@@ -281,7 +366,7 @@ def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: 
         entry["successes"] += item["success"]
         entry["count"] += 1
         entry["parse_failures"] += "_pred" not in item
-        if item["_kind"] != "qualitative":
+        if item["_kind"] in _NUMERIC_KINDS:
             mismatch = item["reason"].startswith("length mismatch")
             entry["length_mismatches"] = entry.get("length_mismatches", 0) + mismatch
         if item["_kind"] == "count":
@@ -291,10 +376,12 @@ def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: 
         if "exact_match" in entry:
             entry["exact_match"] /= entry["count"]
     per_category = {name: per_category[name] for name in sorted(per_category)}
-    quantitative = [item for item in items if item["_kind"] != "qualitative"]
+    quantitative = [item for item in items if item["_kind"] in _NUMERIC_KINDS]
     parsed = [item for item in quantitative if "_pred" in item]
     result = {
         "msmu_score": _mean([entry["rate"] for entry in per_category.values()]),
+        # The authors' average: the eight types' rates summed and divided by 8, a missing type adding 0.
+        "msmu_score_over_8": sum(per_category[name]["rate"] for name in MSMU_CATEGORIES if name in per_category) / 8,
         "success_rate": _mean([item["success"] for item in items]),
         "per_category": per_category,
     }
@@ -307,6 +394,8 @@ def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: 
     result["parse_failures"] = sum("_pred" not in item for item in items)
     result["num_ranges"] = sum(item["_pred"].is_range for item in parsed)
     result["num_unitless"] = sum(item["_pred"].unitless for item in parsed if item["_kind"] == "length")
+    result["ambiguous_share"] = _mean([item["ambiguous"] for item in items])
+    result["judge_calls"] = sum("_asked" in item for item in items)
     if return_per_item:
         result["items"] = [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
     return result
@@ -315,8 +404,6 @@ def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "MRA_THRESHOLDS",
-    "QUALITATIVE_CATEGORIES",
-    "QUANTITATIVE_CATEGORIES",
     "RULES",
     "Rule",
     "asked_noun",

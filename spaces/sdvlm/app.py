@@ -169,7 +169,7 @@ class SpaceApp:
             prediction.answer,
             None if prediction.depth is None else depth_figure(prediction.depth, prediction.depth_label),
             None if prediction.grid is None else grid_figure(prediction.model_view, prediction.grid),
-            score_markdown(prediction.answer, ground_truth, category),
+            score_markdown(prediction.answer, ground_truth, category, question),
         )
 
     @_visitor_errors
@@ -192,7 +192,7 @@ class SpaceApp:
             image = load_image(example.image, self.config.max_image_pixels)
             depth = load_depth(example.depth, image.size) if example.depth else None
             answer = model.answer(image, example.question, depth)
-            delta, success, reason = score_item(answer, example.answer, example.category)
+            delta, success, reason = score_item(answer, example.answer, example.category, example.question)
             rows.append([example.category, example.question, example.answer, answer,
                          None if delta is None else round(delta, 3), success, reason])
         return rows
@@ -295,27 +295,28 @@ def create_app(config: SpaceConfig | None = None) -> SpaceApp:
     return SpaceApp(config or SpaceConfig.from_env())
 
 
-def score_item(answer: str, ground_truth: str, category: str) -> tuple[float | None, bool, str]:
+def score_item(answer: str, ground_truth: str, category: str, question: str | None = None) -> tuple[float | None, bool, str]:
     """By the MSMU metric: delta = max(pred/gt, gt/pred) (None for qualitative or unreadable
-    answers), success, and the metric's reason (why it failed, or "ok")."""
+    answers), success, and the metric's reason (why it failed, or "ok"). The question lets the
+    metric pick the asked object of a count and resolve which-one answers."""
     try:
         from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
     except ImportError as error:  # the project is not installed: answer, but do not score
         return None, False, f"{NOT_SCORED} the metrics package is not installed ({error}); install the sdvlm project"
     try:
         item = compute_msmu_accuracy(predictions=[answer], references=[ground_truth], categories=[category],
-                                     return_per_item=True)["items"][0]
+                                     questions=[question], return_per_item=True)["items"][0]
     except ValueError as error:  # a reference the metric cannot read: report it, do not fail the request
         return None, False, f"ground truth not scorable: {error}"
     return item.get("delta"), bool(item["success"]), item.get("reason", "")
 
 
-def score_markdown(answer: str, ground_truth: str | None, category: str | None) -> str:
+def score_markdown(answer: str, ground_truth: str | None, category: str | None, question: str | None = None) -> str:
     # An undertrained checkpoint may end its reply at once; say so rather than show a blank box only.
     empty = "The model returned an empty answer. " if not answer.strip() else ""
     if not ground_truth:
         return empty
-    delta, success, reason = score_item(answer, ground_truth, category)
+    delta, success, reason = score_item(answer, ground_truth, category, question)
     if reason.startswith(NOT_SCORED):
         return f"{empty}Ground truth `{ground_truth}` ({category}): {reason}."
     verdict = "correct" if success else f"wrong ({reason})"

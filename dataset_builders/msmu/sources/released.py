@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from metrics.msmu_accuracy.categories import canonical_category
+
 from ..features import msmu_features
 from ..pipeline import IMAGE_TOKEN, encode_png
 from ..stats import BuildStats
@@ -131,7 +133,8 @@ def released_rows(path: Path, split: str, stats: BuildStats, progress: bool = Tr
     for batch in parquet.iter_batches(batch_size=256, columns=columns):
         for record in batch.to_pylist():
             where = f"{path.name} row {index}"
-            category = record.get("type")
+            # The authors' two evaluation scripts name two types differently (grounding, existence).
+            category = canonical_category(record.get("type"))
             if category is not None and category not in CATEGORY_NAMES:
                 raise ValueError(f"{where}: unknown type {category!r}; expected one of {CATEGORY_NAMES}")
             image = {"bytes": decode_image(record["image_base64"], record["image_size"], record["image_mode"], where), "path": None}
