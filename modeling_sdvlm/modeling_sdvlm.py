@@ -5,12 +5,9 @@ LLaVA checkpoint loads without missing or unexpected keys, and without depth the
 exactly what `LlavaForConditionalGeneration` computes.
 """
 
-import functools
 import inspect
-import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import LlavaForConditionalGeneration, LlavaModel
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
@@ -18,54 +15,13 @@ from transformers.modeling_outputs import BaseModelOutputWithPooling
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_sdvlm import SDVLMConfig
-
-# Added to the min-max denominator, as in the authors' code, so a flat depth grid maps to 0.
-MINMAX_EPS = 1e-9
-
-
-@functools.lru_cache(maxsize=16)
-def _frequencies(dim: int, base: float, device: torch.device) -> torch.Tensor:
-    """`w_k = 1 / base^(k / (dim/2))`, float32, cached: they depend on the config only."""
-    half = dim // 2
-    exponents = torch.arange(half, dtype=torch.float32, device=device) / half
-    return 1.0 / (base**exponents)
-
-
-def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000.0) -> torch.Tensor:
-    """Interleaved sin/cos encoding of scalar depths (the paper's DPE).
-
-    `w_k = 1 / base^(k / (dim/2))` for `k = 0..dim/2-1`; `PE[..., 2k] = sin(d * w_k)` and
-    `PE[..., 2k+1] = cos(d * w_k)`. Always computed in float32 (fp16 angles are too coarse at
-    large depth values); callers cast the result to their features' dtype.
-
-    Args:
-        depth: `(batch, tokens)` depth values (any float dtype).
-        dim: encoding width, even (the language model's hidden size).
-        base: frequency base.
-
-    Returns:
-        `(batch, tokens, dim)` float32.
-
-    >>> pe = depth_positional_encoding(torch.tensor([[0.0, 1.0]]), dim=4)
-    >>> pe.shape
-    torch.Size([1, 2, 4])
-    >>> pe[0, 0].tolist()  # sin(0), cos(0) for every frequency
-    [0.0, 1.0, 0.0, 1.0]
-    """
-    if dim <= 0 or dim % 2:
-        raise ValueError(f"depth_positional_encoding needs a positive even dim, got {dim}")
-    if depth.dim() != 2:
-        raise ValueError(f"depth must have shape (batch, tokens), got {tuple(depth.shape)}")
-    angles = depth.to(torch.float32)[..., None] * _frequencies(dim, float(base), depth.device)
-    sin, cos = angles.sin(), angles.cos()
-    if angles.device.type in ("cpu", "cuda"):
-        # Interleave sin, cos as the (real, imag) pairs of a complex tensor: the same values as
-        # `torch.stack((sin, cos), dim=-1)` (both are plain copies) at a fraction of the cost (a
-        # last-axis stack is a slow strided copy on CPU: ~6x slower for LLaVA-1.5's 576 x 4096).
-        return torch.view_as_real(torch.complex(sin, cos)).flatten(-2)
-    # stack on a new last axis then flatten: (.., half, 2) -> sin, cos interleaved.
-    return torch.stack((sin, cos), dim=-1).flatten(-2)
-
+from .depth_encoding import (
+    add_depth_encoding,
+    depth_positional_encoding,
+    fill_empty_cells,
+    normalize_depth,
+    pool_depth_cells,
+)
 
 def _check_depth_shape(depth_values: torch.Tensor, pixel_values: torch.Tensor | None) -> None:
     """Raise a ValueError naming the problem for depth maps of the wrong shape or number."""
@@ -113,47 +69,11 @@ class SDVLMModel(LlavaModel):
         """
         _check_depth_shape(depth_values, None)
         patch = self.config.vision_config.patch_size
-        num_images, height, width = depth_values.shape
-        grid_h, grid_w = height // patch, width // patch
-        if grid_h == 0 or grid_w == 0:
+        height, width = depth_values.shape[-2:]
+        if height < patch or width < patch:
             raise ValueError(f"depth map of size {height}x{width} is smaller than one {patch}x{patch} patch")
-        depth = depth_values.to(torch.float32)
-        # Fast path, the common case: every pixel finite and > 0 (one reduction, one sync). Then every
-        # cell is fully valid and its masked mean is its plain mean; this is bit-identical to the
-        # general path below (the valid share of a full cell is exactly 1.0).
-        lowest, highest = (float(value) for value in torch.aminmax(depth))
-        if lowest > 0 and highest < math.inf:  # False for NaN too
-            grid = F.avg_pool2d(depth[:, None], patch)[:, 0]
-        else:
-            grid = self._masked_depth_grid(depth, patch)
-        if self.config.depth_normalization == "minmax":
-            low, high = torch.aminmax(grid.flatten(1), dim=1)
-            low, high = low[:, None, None], high[:, None, None]
-            grid = (grid - low) / (high - low + MINMAX_EPS)
-        return grid * self.config.depth_scale
-
-    @staticmethod
-    def _masked_depth_grid(depth: torch.Tensor, patch: int) -> torch.Tensor:
-        """Per-cell mean of the valid pixels (> 0, finite), empty cells filled with the image mean."""
-        # Non-finite -> 0 (invalid) in one op; negative values are an error, checked next.
-        depth = torch.nan_to_num(depth, nan=0.0, posinf=0.0, neginf=0.0)
-        lowest = depth.amin(dim=(1, 2))
-        if bool((lowest < 0).any()):
-            index = int((lowest < 0).nonzero()[0, 0])
-            raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
-        valid = (depth > 0).to(torch.float32)
-        # One pooling pass over (valid depth, validity): per cell the mean of valid depth times the
-        # valid share, and the valid share. avg_pool2d drops remainder rows/columns like the patch conv.
-        pooled = F.avg_pool2d(torch.stack([depth, valid], dim=1), patch)
-        sums, shares = pooled[:, 0], pooled[:, 1]
-        cell_valid = shares > 0
-        valid_cells = cell_valid.sum(dim=(1, 2))
-        if not bool(valid_cells.all()):
-            index = int((valid_cells == 0).nonzero()[0, 0])
-            raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-        means = torch.where(cell_valid, sums / shares.clamp(min=1e-12), 0.0)
-        image_mean = means.sum(dim=(1, 2)) / valid_cells
-        return torch.where(cell_valid, means, image_mean[:, None, None])
+        grid = fill_empty_cells(pool_depth_cells(depth_values, patch))
+        return normalize_depth(grid, self.config.depth_normalization, self.config.depth_scale)
 
     @can_return_tuple
     def get_image_features(
@@ -199,13 +119,8 @@ class SDVLMModel(LlavaModel):
                     f"(+{num_extra} CLS); the depth map does not match the vision tower's patch grid"
                 )
         encoding = depth_positional_encoding(grid, self.config.text_config.hidden_size, self.config.depth_pe_base)
-        first = features[0]
-        encoding = encoding.to(device=first.device, dtype=first.dtype)
-        if num_extra:
-            # the CLS token (first) gets no encoding: a zero row in front of each image's encoding
-            encoding = F.pad(encoding, (0, 0, num_extra, 0))
-        encoded = [feature + pe for feature, pe in zip(features, encoding)]
-        outputs.pooler_output = encoded
+        # the CLS token (first, "full" strategy) gets no encoding
+        outputs.pooler_output = add_depth_encoding(features, encoding, skip_first=num_extra)
         return outputs
 
     def get_placeholder_mask(self, input_ids, inputs_embeds, image_features):

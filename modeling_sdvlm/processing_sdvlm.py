@@ -8,13 +8,12 @@ Depth-Anything-V2 by default) when `estimate_missing_depth` is on.
 
 import numpy as np
 import torch
-from PIL import Image
 from transformers import LlavaImageProcessor, LlavaProcessor
 from transformers.feature_extraction_utils import BatchFeature
-from transformers.image_utils import get_image_size, make_flat_list_of_images, to_numpy_array
 
 from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
 from .depth_geometry import align_depth
+from .depth_inputs import DepthProcessorMixin, report_empty_cells
 
 # LLaVA-1.5's vicuna_v1 conversation format: system prompt, " USER: ", " ASSISTANT: ", "</s>" after
 # each answer; an image item becomes "<image>\n" before the text of its turn.
@@ -37,50 +36,7 @@ VICUNA_V1_CHAT_TEMPLATE = (
 )
 
 
-class _EstimatorSlot:
-    """Holds the lazily loaded depth model; copies are empty so `to_dict` never deep-copies a model."""
-
-    def __init__(self):
-        self.model = None
-        self.image_processor = None
-
-    def __deepcopy__(self, memo):
-        return _EstimatorSlot()
-
-
-def _image_hw(image) -> tuple[int, int]:
-    if isinstance(image, Image.Image):
-        return image.height, image.width
-    return tuple(get_image_size(to_numpy_array(image)))
-
-
-def _depth_to_array(depth, index: int, png_scale: float) -> np.ndarray:
-    """One depth map as a `(H, W)` float32 array.
-
-    Integer depth of any container (16-bit PIL image, integer numpy array or torch tensor, e.g. a
-    uint16 PNG read by cv2 or imageio) holds millimetres and is scaled by `png_scale`; float depth
-    is taken as is (meters or relative)."""
-    if isinstance(depth, Image.Image):
-        array = np.asarray(depth)
-    elif torch.is_tensor(depth):
-        array = depth.detach().cpu().numpy()
-    elif isinstance(depth, np.ndarray):
-        array = depth
-    else:
-        raise ValueError(
-            f"depth map {index} has unsupported type {type(depth).__name__}; "
-            "use a (H, W) numpy array, torch tensor or 16-bit PIL image"
-        )
-    if array.ndim != 2:
-        raise ValueError(f"depth map {index} has shape {tuple(array.shape)}; expected (height, width)")
-    if array.dtype.kind not in "fiu":
-        raise ValueError(f"depth map {index} has non-numeric dtype {array.dtype}")
-    if array.dtype.kind in "iu":
-        return array.astype(np.float32) * np.float32(png_scale)
-    return array.astype(np.float32, copy=False)
-
-
-class SDVLMProcessor(LlavaProcessor):
+class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
     r"""[`LlavaProcessor`] that also aligns depth maps with the processed images.
 
     Args:
@@ -113,14 +69,7 @@ class SDVLMProcessor(LlavaProcessor):
     ):
         if chat_template is None:
             chat_template = VICUNA_V1_CHAT_TEMPLATE
-        if not isinstance(depth_estimator, str) or not depth_estimator:
-            raise ValueError(f"depth_estimator must be a non-empty model id or path, got {depth_estimator!r}")
-        if not (isinstance(depth_png_scale, (int, float)) and depth_png_scale > 0):
-            raise ValueError(f"depth_png_scale must be a number > 0, got {depth_png_scale!r}")
-        self.depth_estimator = depth_estimator
-        self.estimate_missing_depth = bool(estimate_missing_depth)
-        self.depth_png_scale = float(depth_png_scale)
-        self._estimator = _EstimatorSlot()
+        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale)
         super().__init__(
             image_processor=image_processor,
             tokenizer=tokenizer,
@@ -154,16 +103,10 @@ class SDVLMProcessor(LlavaProcessor):
             depth is given or estimated.
         """
         outputs = super().__call__(images=images, text=text, **kwargs)
-        if images is None:
-            if depth is not None:
-                raise ValueError("depth was given without images; pass one depth map per image")
+        arrays = self.resolve_depth(images, depth, estimate_depth)
+        if arrays is None:
             return outputs
-        flat_images = make_flat_list_of_images(images)
-        if depth is None:
-            if not (self.estimate_missing_depth if estimate_depth is None else estimate_depth):
-                return outputs
-            depth = self.estimate_depth(flat_images)
-        depth_values = self.align_depth_maps(flat_images, depth, **kwargs)
+        depth_values = self.align_depth_maps(arrays, **kwargs)
         return_tensors = kwargs.get("return_tensors")
         outputs.update(BatchFeature({"depth_values": depth_values}, tensor_type=return_tensors))
         return outputs
@@ -177,105 +120,22 @@ class SDVLMProcessor(LlavaProcessor):
             geometry[name] = value if value is not None else getattr(self.image_processor, name, None)
         return geometry
 
-    def align_depth_maps(self, images, depth, **kwargs) -> np.ndarray:
-        """Validate depth maps against their images and map them through the image geometry.
+    def align_depth_maps(self, arrays, **kwargs) -> np.ndarray:
+        """Map validated depth arrays (from `resolve_depth`) through the image geometry.
 
         Args:
-            images: flat list of the original images.
-            depth: one map per image (see `__call__`).
+            arrays: one `(H, W)` float32 array per image, at the original image's size.
 
         Returns:
             `(num_images, S, S)` float32 aligned with `pixel_values`; 0 = invalid or padding.
         """
-        if not isinstance(depth, (list, tuple)):
-            depth = [depth]
-        if len(depth) != len(images):
-            raise ValueError(f"wrong number of depth maps: got {len(depth)} for {len(images)} images")
         geometry = self._geometry(**kwargs)
         aligned = []
-        for index, (image, depth_map) in enumerate(zip(images, depth)):
-            array = _depth_to_array(depth_map, index, self.depth_png_scale)
-            image_hw = _image_hw(image)
-            if tuple(array.shape) != tuple(image_hw):
-                raise ValueError(
-                    f"depth map {index} has shape {tuple(array.shape)} but its image is {image_hw} (height, width); "
-                    "depth must be pixel-aligned with the original image"
-                )
-            finite = np.isfinite(array)
-            if (array[finite] < 0).any():
-                raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
-            if not (finite & (array > 0)).any():
-                raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-            aligned.append(align_depth(torch.from_numpy(np.array(array)), **geometry).numpy())
+        for index, array in enumerate(arrays):
+            depth, on_image = align_depth(torch.from_numpy(np.array(array)), return_image_mask=True, **geometry)
+            report_empty_cells(depth, on_image, self.patch_size, index)
+            aligned.append(depth.numpy())
         return np.stack(aligned).astype(np.float32)
-
-    def set_depth_estimator(self, model, image_processor=None) -> None:
-        """Use an already-built depth model (e.g. a `DepthAnythingForDepthEstimation`).
-
-        Args:
-            model: a transformers depth-estimation model returning `predicted_depth`.
-            image_processor: its image processor; default, Depth-Anything's preprocessing
-                (518 px, aspect kept, multiple of 14, ImageNet mean/std).
-        """
-        if image_processor is None:
-            from transformers import DPTImageProcessor
-
-            image_processor = DPTImageProcessor(
-                size={"height": 518, "width": 518},
-                keep_aspect_ratio=True,
-                ensure_multiple_of=14,
-                resample=Image.Resampling.BICUBIC,
-                image_mean=[0.485, 0.456, 0.406],
-                image_std=[0.229, 0.224, 0.225],
-            )
-        self._estimator.model = model.eval()
-        self._estimator.image_processor = image_processor
-
-    def _load_depth_estimator(self) -> None:
-        from transformers import AutoImageProcessor, AutoModelForDepthEstimation
-
-        model = AutoModelForDepthEstimation.from_pretrained(self.depth_estimator)
-        if torch.cuda.is_available():
-            model = model.to("cuda")
-        self.set_depth_estimator(model, AutoImageProcessor.from_pretrained(self.depth_estimator))
-
-    @torch.no_grad()
-    def estimate_depth(self, images, batch_size: int = 8) -> list[np.ndarray]:
-        """Estimate one depth map per image with the configured depth model (loaded once, lazily).
-
-        Images of the same size are batched together, on the depth model's device.
-
-        Args:
-            images: one image or a list.
-            batch_size: images per forward pass.
-
-        Returns:
-            list of `(H, W)` float32 arrays at each original image's size (Depth-Anything's relative
-            depth: larger = nearer; clamped at 0).
-        """
-        if self._estimator.model is None:
-            self._load_depth_estimator()
-        model, image_processor = self._estimator.model, self._estimator.image_processor
-        flat = [
-            image.convert("RGB") if isinstance(image, Image.Image) else image
-            for image in make_flat_list_of_images(images)
-        ]
-        sizes = [_image_hw(image) for image in flat]
-        results: list[np.ndarray | None] = [None] * len(flat)
-        by_size: dict[tuple[int, int], list[int]] = {}
-        for index, size in enumerate(sizes):
-            by_size.setdefault(size, []).append(index)
-        for size, indices in by_size.items():
-            for start in range(0, len(indices), batch_size):
-                chunk = indices[start : start + batch_size]
-                inputs = image_processor(images=[flat[i] for i in chunk], return_tensors="pt")
-                inputs = {k: v.to(model.device) for k, v in inputs.items()}
-                predicted = image_processor.post_process_depth_estimation(
-                    model(**inputs), target_sizes=[size] * len(chunk)
-                )
-                for i, item in zip(chunk, predicted):
-                    results[i] = item["predicted_depth"].float().clamp(min=0).cpu().numpy().reshape(size)
-        return results
 
 
 SDVLMProcessor.register_for_auto_class("AutoProcessor")

@@ -25,6 +25,7 @@ from transformers import (
 )
 
 from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMModel, depth_positional_encoding
+from modeling_sdvlm.depth_encoding import masked_pool_depth_cells
 
 
 class SDVLMModelTester:
@@ -211,7 +212,7 @@ def test_depth_grid_all_valid_fast_path_matches_the_masked_path(model):
     patch = model.config.vision_config.patch_size
     depth = torch.rand(2, 32, 32) * 7 + 0.25
     fast = torch.nn.functional.avg_pool2d(depth[:, None], patch)[:, 0]
-    masked = model.model._masked_depth_grid(depth, patch)
+    masked = masked_pool_depth_cells(depth, patch)
     assert torch.equal(fast, masked)
     holed = depth.clone()
     holed[:, 0, 0] = float("nan")

@@ -1,0 +1,254 @@
+"""The depth-encoding core every SD-VLM family shares (LLaVA-1.5, Qwen2.5-VL, Qwen3-VL, OneVision).
+
+A family differs only in how its visual tokens map to pixels. Whatever that map, the depth path is:
+
+1. pool depth onto the token grid from VALID pixels only (> 0 and finite; 0 marks invalid):
+   `pool_depth_cells` for cells of whole pixels of an already aligned map (LLaVA's patches), or
+   `area_pool_depth` at the source resolution for any rectangles in source pixels (a resize, a
+   tile, a crop): each cell is the area-weighted mean of the valid source pixels it overlaps, so
+   5% scattered valid pixels, a 1x5000 image or a single valid pixel pool correctly;
+2. `fill_empty_cells`: a cell with no valid pixel (padding, a hole) takes the mean of the valid
+   cells of its image, so it stays inside the image's range;
+3. `normalize_depth`: per image `(d - min) / (max - min + 1e-9)` ("minmax") or as given ("none"),
+   times `depth_scale`;
+4. `depth_positional_encoding` in float32, cast to the features' dtype and added to the projected
+   tokens (`add_depth_encoding`).
+
+`encode_token_depth` runs steps 2-4 on one image's per-token depth, as the families that get their
+depth pooled by the processor (Qwen) use it.
+
+>>> depth = torch.tensor([[[1.0, 3.0, 0.0, 0.0], [1.0, 3.0, 0.0, 0.0]]])  # (1, 2, 4), right half invalid
+>>> fill_empty_cells(pool_depth_cells(depth, 2)).tolist()
+[[[2.0, 2.0]]]
+>>> area_pool_depth(torch.tensor([[0.0, 4.0, 0.0, 0.0, 0.0]]), uniform_edges(1, 1), uniform_edges(5, 1))
+(tensor([[4.]]), tensor([[0.2000]]))
+"""
+
+import functools
+import math
+
+import torch
+import torch.nn.functional as F
+
+# Added to the min-max denominator, as in the authors' code, so a flat depth grid maps to 0.
+MINMAX_EPS = 1e-9
+
+
+@functools.lru_cache(maxsize=16)
+def _frequencies(dim: int, base: float, device: torch.device) -> torch.Tensor:
+    """`w_k = 1 / base^(k / (dim/2))`, float32, cached: they depend on the config only."""
+    half = dim // 2
+    exponents = torch.arange(half, dtype=torch.float32, device=device) / half
+    return 1.0 / (base**exponents)
+
+
+def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000.0) -> torch.Tensor:
+    """Interleaved sin/cos encoding of scalar depths (the paper's DPE).
+
+    `w_k = 1 / base^(k / (dim/2))` for `k = 0..dim/2-1`; `PE[..., 2k] = sin(d * w_k)` and
+    `PE[..., 2k+1] = cos(d * w_k)`. Always computed in float32 (fp16 angles are too coarse at
+    large depth values); callers cast the result to their features' dtype.
+
+    Args:
+        depth: `(batch, tokens)` depth values (any float dtype).
+        dim: encoding width, even (the language model's hidden size).
+        base: frequency base.
+
+    Returns:
+        `(batch, tokens, dim)` float32.
+
+    >>> pe = depth_positional_encoding(torch.tensor([[0.0, 1.0]]), dim=4)
+    >>> pe.shape
+    torch.Size([1, 2, 4])
+    >>> pe[0, 0].tolist()  # sin(0), cos(0) for every frequency
+    [0.0, 1.0, 0.0, 1.0]
+    """
+    if dim <= 0 or dim % 2:
+        raise ValueError(f"depth_positional_encoding needs a positive even dim, got {dim}")
+    if depth.dim() != 2:
+        raise ValueError(f"depth must have shape (batch, tokens), got {tuple(depth.shape)}")
+    angles = depth.to(torch.float32)[..., None] * _frequencies(dim, float(base), depth.device)
+    sin, cos = angles.sin(), angles.cos()
+    if angles.device.type in ("cpu", "cuda"):
+        # Interleave sin, cos as the (real, imag) pairs of a complex tensor: the same values as
+        # `torch.stack((sin, cos), dim=-1)` (both are plain copies) at a fraction of the cost (a
+        # last-axis stack is a slow strided copy on CPU: ~6x slower for LLaVA-1.5's 576 x 4096).
+        return torch.view_as_real(torch.complex(sin, cos)).flatten(-2)
+    # stack on a new last axis then flatten: (.., half, 2) -> sin, cos interleaved.
+    return torch.stack((sin, cos), dim=-1).flatten(-2)
+
+
+def _raise_if_negative(depth: torch.Tensor) -> None:
+    """ValueError naming the first image (dim 0) with a negative value."""
+    lowest = depth.flatten(1).amin(dim=1)
+    if bool((lowest < 0).any()):
+        index = int((lowest < 0).nonzero()[0, 0])
+        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
+
+
+def pool_depth_cells(depth: torch.Tensor, cell: int) -> torch.Tensor:
+    """Mean of the valid pixels of each `cell x cell` block of aligned depth maps.
+
+    Args:
+        depth: `(num_images, height, width)`; 0 or non-finite = invalid, negative = error.
+        cell: block side in pixels (the patch size); remainder rows/columns are dropped, like a
+            patch convolution.
+
+    Returns:
+        `(num_images, height // cell, width // cell)` float32; 0 where a block has no valid pixel.
+    """
+    depth = depth.to(torch.float32)
+    # Fast path, the common case: every pixel finite and > 0 (one reduction, one sync). Then every
+    # block's masked mean is its plain mean; bit-identical to `masked_pool_depth_cells` (the valid
+    # share of a full block is exactly 1.0).
+    lowest, highest = (float(value) for value in torch.aminmax(depth))
+    if lowest > 0 and highest < math.inf:  # False for NaN too
+        return F.avg_pool2d(depth[:, None], cell)[:, 0]
+    return masked_pool_depth_cells(depth, cell)
+
+
+def masked_pool_depth_cells(depth: torch.Tensor, cell: int) -> torch.Tensor:
+    """`pool_depth_cells` without its all-valid fast path (same arguments and result)."""
+    depth = depth.to(torch.float32)
+    # Non-finite -> 0 (invalid) in one op; negative values are an error.
+    depth = torch.nan_to_num(depth, nan=0.0, posinf=0.0, neginf=0.0)
+    _raise_if_negative(depth)
+    valid = (depth > 0).to(torch.float32)
+    # One pooling pass over (valid depth, validity): per block the mean of valid depth times the
+    # valid share, and the valid share.
+    pooled = F.avg_pool2d(torch.stack([depth, valid], dim=1), cell)
+    sums, shares = pooled[:, 0], pooled[:, 1]
+    return torch.where(shares > 0, sums / shares.clamp(min=1e-12), 0.0)
+
+
+def uniform_edges(length: int, cells: int) -> torch.Tensor:
+    """`(cells + 1,)` float64 edges splitting `[0, length)` source pixels into equal cells (a plain resize)."""
+    return torch.linspace(0.0, float(length), cells + 1, dtype=torch.float64)
+
+
+def _overlap(edges: torch.Tensor, length: int) -> torch.Tensor:
+    """`(cells, length)` overlap of cell `[edges[i], edges[i+1])` with pixel `[p, p+1)` (0..1)."""
+    pixels = torch.arange(length, dtype=torch.float64)
+    low = torch.maximum(edges[:-1, None], pixels[None, :])
+    high = torch.minimum(edges[1:, None], pixels[None, :] + 1)
+    return (high - low).clamp(min=0)
+
+
+def area_pool_depth(
+    depth: torch.Tensor, row_edges: torch.Tensor, col_edges: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Area-weighted mean of the valid source pixels under each cell of a grid (source resolution).
+
+    Cell `(i, j)` is the rectangle `[row_edges[i], row_edges[i+1]) x [col_edges[j], col_edges[j+1])`
+    in source pixel coordinates (fractional; parts outside the map count as invalid, like padding).
+    Each source pixel contributes its overlap area; invalid pixels (0, non-finite) contribute
+    nothing. Two small matrix products, no resampling of the map: exact for any grid size.
+
+    Args:
+        depth: `(H, W)` source depth; 0 or non-finite = invalid; must have no negative value.
+        row_edges, col_edges: `(grid_h + 1,)` and `(grid_w + 1,)` increasing edges.
+
+    Returns:
+        `(means, valid_share)`, both `(grid_h, grid_w)` float32: the valid mean (0 where the cell
+        has no valid pixel) and the share of the cell's area on valid pixels.
+    """
+    height, width = depth.shape
+    depth = torch.nan_to_num(depth.to(torch.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    valid = (depth > 0).to(torch.float64)
+    rows, cols = _overlap(row_edges.to(torch.float64), height), _overlap(col_edges.to(torch.float64), width)
+    weight = rows @ valid @ cols.T
+    sums = rows @ (depth * valid) @ cols.T
+    area = (row_edges[1:] - row_edges[:-1]).to(torch.float64)[:, None] * (col_edges[1:] - col_edges[:-1]).to(
+        torch.float64
+    )[None, :]
+    means = torch.where(weight > 0, sums / weight.clamp(min=1e-300), 0.0)
+    return means.to(torch.float32), (weight / area).to(torch.float32)
+
+
+def fill_empty_cells(grid: torch.Tensor) -> torch.Tensor:
+    """Give cells without valid depth (0) the mean of their image's valid cells.
+
+    Args:
+        grid: `(num_images, ...)` pooled depth, 0 = no valid pixel.
+
+    Returns:
+        same shape; a ValueError names the first image with no valid cell at all.
+    """
+    dims = tuple(range(1, grid.dim()))
+    cell_valid = grid > 0
+    valid_cells = cell_valid.sum(dim=dims)
+    if not bool(valid_cells.all()):
+        index = int((valid_cells == 0).nonzero()[0, 0])
+        raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
+    if bool(cell_valid.all()):
+        return grid
+    image_mean = grid.sum(dim=dims) / valid_cells
+    return torch.where(cell_valid, grid, image_mean.view(-1, *([1] * len(dims))))
+
+
+def normalize_depth(grid: torch.Tensor, normalization: str, scale: float) -> torch.Tensor:
+    """Per-image `"minmax"` to [0, 1] (`(d - min) / (max - min + 1e-9)`) or `"none"`, times `scale`.
+
+    Args:
+        grid: `(num_images, ...)` pooled depth with every cell valid.
+    """
+    if normalization == "minmax":
+        low, high = torch.aminmax(grid.flatten(1), dim=1)
+        shape = (-1, *([1] * (grid.dim() - 1)))
+        low, high = low.view(shape), high.view(shape)
+        grid = (grid - low) / (high - low + MINMAX_EPS)
+    elif normalization != "none":
+        raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {normalization!r}")
+    return grid * scale
+
+
+def encode_token_depth(values: torch.Tensor, config, index: int = 0) -> torch.Tensor:
+    """Steps 2-4 for one image's per-token depth: fill, normalise, scale, encode.
+
+    Args:
+        values: `(tokens,)` pooled depth of one image in token order, 0 = no valid pixel.
+        config: any SD-VLM config (`depth_normalization`, `depth_scale`, `depth_pe_base`,
+            `text_config.hidden_size`).
+        index: the image's index, for error messages.
+
+    Returns:
+        `(tokens, hidden_size)` float32 encoding.
+    """
+    values = torch.nan_to_num(values.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if bool((values < 0).any()):
+        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
+    if not bool((values > 0).any()):
+        raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
+    grid = normalize_depth(fill_empty_cells(values[None]), config.depth_normalization, config.depth_scale)
+    return depth_positional_encoding(grid, config.text_config.hidden_size, config.depth_pe_base)[0]
+
+
+def add_depth_encoding(features: list[torch.Tensor], encodings, skip_first: int = 0) -> list[torch.Tensor]:
+    """`feature + encoding` per image, the encoding cast to the feature's dtype and device.
+
+    Args:
+        features: per image `(tokens, hidden)` projected visual tokens.
+        encodings: per image `(tokens - skip_first, hidden)` float32 encodings (a list or a batched tensor).
+        skip_first: leading tokens that get no encoding (LLaVA's CLS with the "full" strategy).
+    """
+    encoded = []
+    for feature, encoding in zip(features, encodings):
+        encoding = encoding.to(device=feature.device, dtype=feature.dtype)
+        if skip_first:
+            encoding = F.pad(encoding, (0, 0, skip_first, 0))
+        encoded.append(feature + encoding)
+    return encoded
+
+
+__all__ = [
+    "MINMAX_EPS",
+    "add_depth_encoding",
+    "area_pool_depth",
+    "depth_positional_encoding",
+    "encode_token_depth",
+    "fill_empty_cells",
+    "masked_pool_depth_cells",
+    "normalize_depth",
+    "pool_depth_cells",
+    "uniform_edges",
+]
