@@ -29,6 +29,12 @@ EXTRAS = {
         "hypothesis>=6.100",
         "selenium>=4.20",
     ],
+    # sdvlm-evaluate --benchmark: PyAV decodes VSI-Bench videos (lmms-eval 0.7 wants av<16),
+    # pycocotools decodes SpatialRGPT-Bench's RLE region masks.
+    "benchmarks": [
+        "av>=14,<16",
+        "pycocotools>=2.0.8",
+    ],
 }
 
 setup(

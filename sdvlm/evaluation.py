@@ -10,6 +10,8 @@ Depth is prepared once before generation (dataset depth, or estimates cached in 
 default `<model>/depth_cache` for a local model, else `<output_dir>/depth_cache`); the processor
 never estimates depth per batch. A warning is logged when the evaluation's kind of depth (metric
 from the dataset vs. an estimator's relative depth) differs from the one recorded at training.
+`--benchmark msmu|qspatial_plus|qspatial_scannet|spatialrgpt|vsibench` evaluates on that benchmark
+instead, with its official rules (`sdvlm/benchmarks/`).
 `--depth_noise_sigma S` adds Gaussian noise (std S in the depth's units, meters for ground truth)
 to every valid test depth pixel: the paper's robustness study. Under `accelerate launch` the split
 is sharded over the processes and the answers gathered on the main one.
@@ -255,9 +257,14 @@ def evaluate(args: EvalArguments) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .benchmarks.run import BenchmarkArguments, evaluate_benchmark
+
     logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"))
-    (args,) = HfArgumentParser(EvalArguments).parse_args_into_dataclasses(argv)
-    evaluate(args)
+    args, benchmark_args = HfArgumentParser((EvalArguments, BenchmarkArguments)).parse_args_into_dataclasses(argv)
+    if benchmark_args.benchmark:  # Q-Spatial-Bench, SpatialRGPT-Bench, VSI-Bench, MSMU-Bench: sdvlm/benchmarks/
+        evaluate_benchmark(args, benchmark_args)
+    else:
+        evaluate(args)
 
 
 __all__ = ["EvalArguments", "load_for_inference", "generate_answers", "score_predictions", "item_categories",

@@ -32,7 +32,7 @@ def write_model_card(output_dir: str | Path, *, model_name: str, base_model: str
 
 
 def update_model_index(card_path: str | Path, *, model_name: str, dataset_name: str, split: str,
-                       scores: dict[str, float]) -> None:
+                       scores: dict[str, float], dataset_type: str = "msmu") -> None:
     """Add (or replace) this dataset/split's results in the card's `model-index`.
 
     `scores` maps a metric name (e.g. "msmu_score", "success/absolute_distance") to its value; a
@@ -44,7 +44,7 @@ def update_model_index(card_path: str | Path, *, model_name: str, dataset_name: 
     kept = [result for result in (card.data.eval_results or [])
             if not (result.dataset_name == dataset_name and result.dataset_split == split)]
     for metric, value in scores.items():
-        kept.append(EvalResult(task_type="visual-question-answering", dataset_type="msmu",
+        kept.append(EvalResult(task_type="visual-question-answering", dataset_type=dataset_type,
                                dataset_name=dataset_name, dataset_split=split, metric_type=metric,
                                metric_name=metric, metric_value=float(value)))
     card.data.eval_results = kept

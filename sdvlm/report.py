@@ -5,27 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def format_table(results: dict[str, dict], spread: dict[str, dict] | None = None) -> str:
-    """A fixed-width table: one row per variant, columns msmu_score then each category (percent).
+def format_table(results: dict[str, dict], spread: dict[str, dict] | None = None, score_key: str = "msmu_score",
+                 sort_categories: bool = True) -> str:
+    """A fixed-width table: one row per variant, columns `score_key` then each category (percent).
 
-    `results[variant]` holds "msmu_score" and "per_category" {category: rate in [0, 1]};
+    `results[variant]` holds `score_key` and "per_category" {category: rate in [0, 1]} (columns
+    sorted by name, or in the first variant's order with `sort_categories=False`);
     `spread[variant]`, if given, has the same layout with standard deviations, printed as "±".
 
     >>> print(format_table({"dpe": {"msmu_score": 0.5, "per_category": {"count": 0.5}}}))
     variant     msmu_score  count
     dpe               50.0   50.0
     """
-    categories = sorted({c for row in results.values() for c in row.get("per_category", {})})
+    categories = _categories(results, sort_categories)
     width = max([len("variant")] + [len(name) for name in results]) + 2
-    columns = ["msmu_score"] + categories
+    columns = [score_key] + categories
     widths = [max(len(column), 11 if spread else 5) for column in columns]
     lines = ["variant".ljust(width) + "  ".join(c.rjust(w) for c, w in zip(columns, widths))]
     for variant, row in results.items():
-        values = [row.get("msmu_score")] + [row.get("per_category", {}).get(c) for c in categories]
+        values = [row.get(score_key)] + [row.get("per_category", {}).get(c) for c in categories]
         errors = [None] * len(values)
         if spread and variant in spread:
             errs = spread[variant]
-            errors = [errs.get("msmu_score")] + [errs.get("per_category", {}).get(c) for c in categories]
+            errors = [errs.get(score_key)] + [errs.get("per_category", {}).get(c) for c in categories]
         cells = []
         for value, error, w in zip(values, errors, widths):
             if value is None:
@@ -39,16 +41,22 @@ def format_table(results: dict[str, dict], spread: dict[str, dict] | None = None
     return "\n".join(lines)
 
 
-def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "MSMU success per category") -> Path:
-    """Grouped bar chart (percent) of per-category success, one bar group per category, written
-    with matplotlib's headless Agg backend."""
+def _categories(results: dict[str, dict], sort_categories: bool) -> list[str]:
+    names = dict.fromkeys(c for row in results.values() for c in row.get("per_category", {}))
+    return sorted(names) if sort_categories else list(names)
+
+
+def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "MSMU success per category",
+                      score_key: str = "msmu_score", sort_categories: bool = True) -> Path:
+    """Grouped bar chart (percent) of per-category success, one bar group per category and one for
+    `score_key`, written with matplotlib's headless Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    categories = sorted({c for row in results.values() for c in row.get("per_category", {})}) + ["msmu_score"]
+    categories = _categories(results, sort_categories) + [score_key]
     variants = list(results)
     x = np.arange(len(categories))
     bar = 0.8 / max(1, len(variants))
@@ -56,7 +64,7 @@ def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "
     for i, variant in enumerate(variants):
         row = results[variant]
         values = [100 * row.get("per_category", {}).get(c, np.nan) for c in categories[:-1]]
-        values.append(100 * row.get("msmu_score", np.nan))
+        values.append(100 * row.get(score_key, np.nan))
         ax.bar(x + (i - (len(variants) - 1) / 2) * bar, values, bar, label=variant)
     ax.set_xticks(x, categories, rotation=20, ha="right")
     ax.set_ylabel("success (%)")
