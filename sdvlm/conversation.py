@@ -7,7 +7,7 @@ processor's chat template too, so every prompt here goes through `processor.appl
 
 from __future__ import annotations
 
-IMAGE_PLACEHOLDER = "<image>"
+from dataset_builders.msmu.conventions import IMAGE_TOKEN as IMAGE_PLACEHOLDER  # the dataset's image token
 
 
 def conversation_to_messages(conversations: list[dict]) -> list[dict]:

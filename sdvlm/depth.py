@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from dataset_builders.msmu.conventions import depth_units_to_meters
+
 
 def depth_to_meters(depth) -> np.ndarray:
     """A 16-bit PNG depth image or an integer array (millimetres), or a float array (meters)
@@ -23,14 +25,14 @@ def depth_to_meters(depth) -> np.ndarray:
     if isinstance(depth, Image.Image):
         if depth.mode not in ("I;16", "I;16B", "I;16L", "I"):
             raise ValueError(f"depth image must be 16-bit (millimetres), got PIL mode {depth.mode!r}")
-        return np.asarray(depth, dtype=np.float32) / 1000.0
+        return depth_units_to_meters(np.asarray(depth))
     if hasattr(depth, "detach"):  # a torch tensor
         depth = depth.detach().cpu().numpy()
     array = np.asarray(depth)
     if array.ndim != 2:
         raise ValueError(f"depth must be a 2-D (H, W) map, got shape {array.shape}")
     if array.dtype.kind in "iu":
-        return array.astype(np.float32) / 1000.0
+        return depth_units_to_meters(array)
     return array.astype(np.float32, copy=False)
 
 

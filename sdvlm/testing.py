@@ -1,9 +1,8 @@
 """A tiny MSMU-format dataset written in place, for tests and benchmarks of training and evaluation.
 
-Not the synthetic scene source (that is `dataset_builders.msmu`): just enough rows with the
-builder's columns (image, 16-bit depth PNG in mm, intrinsics, question, answer, category
-ClassLabel, answer_value, objects, question_objects, scene_id, frame_id, conversations) that the
-trainer and the evaluator can run in seconds without depending on the builder.
+Not the synthetic scene source (that is `dataset_builders.msmu`): just enough rows in the builder's
+schema (`dataset_builders.msmu.features.msmu_features`, the one definition of the columns) that the
+trainer and the evaluator can run in seconds without running the builder.
 """
 
 from __future__ import annotations
@@ -11,24 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from datasets import ClassLabel, Dataset, Features, Image, List, Value
+from datasets import Dataset
 from PIL import Image as PILImage
 
-CATEGORIES = ["scale_estimation", "absolute_distance", "count", "position", "refer_obj_estimation",
-              "relative_position", "scale_compare", "zero"]
+from dataset_builders.msmu.conventions import CATEGORY_NAMES, DEPTH_UNITS_PER_METER, IMAGE_TOKEN
+from dataset_builders.msmu.features import msmu_features
+
+CATEGORIES = list(CATEGORY_NAMES)
 COLORS = {"red": (220, 40, 40), "blue": (40, 60, 220)}
-
-
-def msmu_features() -> Features:
-    obj = {"id": Value("int32"), "name": Value("string"), "category": Value("string"),
-           "center": List(Value("float32")), "size": List(Value("float32"))}
-    return Features({
-        "image": Image(), "depth": Image(), "intrinsics": List(Value("float32")),
-        "question": Value("string"), "answer": Value("string"), "category": ClassLabel(names=CATEGORIES),
-        "answer_value": List(Value("float32")), "objects": List(obj), "question_objects": List(Value("int32")),
-        "scene_id": Value("string"), "frame_id": Value("string"),
-        "conversations": List({"from": Value("string"), "value": Value("string")}),
-    })
 
 
 def tiny_msmu_rows(num_frames: int, image_size: int = 32, seed: int = 0, prefix: str = "scene") -> dict:
@@ -43,26 +32,30 @@ def tiny_msmu_rows(num_frames: int, image_size: int = 32, seed: int = 0, prefix:
         side = image_size // 3
         image = np.full((image_size, image_size, 3), 128, np.uint8)
         image[v0 : v0 + side, u0 : u0 + side] = COLORS[color]
-        depth = np.full((image_size, image_size), 5000, np.uint16)
-        depth[v0 : v0 + side, u0 : u0 + side] = int(round(z * 1000))
+        depth = np.full((image_size, image_size), 5 * DEPTH_UNITS_PER_METER, np.uint16)
+        depth[v0 : v0 + side, u0 : u0 + side] = int(round(z * DEPTH_UNITS_PER_METER))
         u, v = u0 + side / 2, v0 + side / 2
         center = [(u - f / 2) * z / f, (v - f / 2) * z / f, z]
-        obj = {"id": 1, "name": f"{color} box", "category": "box", "center": center, "size": [0.5, 0.5, 0.5]}
-        qas = [(f"How far is the {color} box from the camera?", f"{z:.2f} m", "absolute_distance", [round(z, 2)]),
-               (f"Is there a {color} box in the image?", "Yes", "zero", [])]
-        for index, (question, answer, category, value) in enumerate(qas):
+        rotation = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 0.0]  # box y -> camera z, box z (up) -> camera -y
+        obj = {"id": 1, "name": f"{color} box", "category": "box", "center": center, "size": [0.5, 0.5, 0.5],
+               "rotation": rotation}
+        qas = [(f"How far is the {color} box from the camera?", f"{z:.2f} m", "absolute_distance.camera", [round(z, 2)]),
+               (f"Is there a {color} box in the image?", "Yes", "zero.present", [])]
+        for index, (question, answer, kind, value) in enumerate(qas):
+            category = kind.split(".")[0]
             rows["image"].append(PILImage.fromarray(image))
             rows["depth"].append(PILImage.fromarray(depth))
             rows["intrinsics"].append([f, f, f / 2, f / 2])
             rows["question"].append(question)
             rows["answer"].append(answer)
             rows["category"].append(CATEGORIES.index(category))
+            rows["question_kind"].append(kind)
             rows["answer_value"].append(value)
             rows["objects"].append([obj])
             rows["question_objects"].append([1])
             rows["scene_id"].append(f"{prefix}{frame // 2:04d}")
             rows["frame_id"].append(f"{frame:06d}-{index}")
-            rows["conversations"].append([{"from": "human", "value": f"<image>\n{question}"},
+            rows["conversations"].append([{"from": "human", "value": f"{IMAGE_TOKEN}\n{question}"},
                                           {"from": "gpt", "value": answer}])
     return rows
 

@@ -170,7 +170,7 @@ def test_importing_the_builder_does_not_import_scannet():
 
 def test_features_are_the_contract():
     features = msmu_features()
-    assert list(features) == ["image", "depth", "intrinsics", "question", "answer", "category", "answer_value",
+    assert list(features) == ["image", "depth", "intrinsics", "question", "answer", "category", "question_kind", "answer_value",
                               "objects", "question_objects", "scene_id", "frame_id", "conversations"]  # fmt: skip
     assert set(features["objects"].feature) == {"id", "name", "category", "center", "size", "rotation"}
 

@@ -366,6 +366,66 @@ def test_untracked_frames_are_skipped(tmp_path):
     assert scene.frames.frame_ids == ["0", "2", "3"]
 
 
+def test_nan_mesh_vertices_name_the_file(tmp_path):
+    def edit(folder):
+        path = folder / f"{SCENE}_vh_clean_2.ply"
+        vertices, colors, faces = read_ply(path)
+        vertices[7] = np.nan
+        write_ply(path, vertices, colors, faces)
+        return path
+    assert "NaN or infinite coordinates (first: vertex 7)" in _corrupt(tmp_path, edit)
+
+
+def test_duplicate_object_ids_name_the_file(tmp_path):
+    def edit(folder):
+        path = folder / f"{SCENE}.aggregation.json"
+        data = json.loads(path.read_text())
+        data["segGroups"][2]["objectId"] = data["segGroups"][1]["objectId"]
+        path.write_text(json.dumps(data))
+        return path
+    assert "duplicate objectId(s) [1]" in _corrupt(tmp_path, edit)
+
+
+def test_all_negative_segment_ids_name_the_file(tmp_path):
+    def edit(folder):
+        path = folder / f"{SCENE}_vh_clean_2.0.010000.segs.json"
+        data = json.loads(path.read_text())
+        path.write_text(json.dumps({"segIndices": [-1] * len(data["segIndices"])}))
+        return path
+    assert "every segment id is negative" in _corrupt(tmp_path, edit)
+
+
+def test_depth_of_another_size_than_its_intrinsics_names_the_file(tmp_path):
+    def edit(folder):
+        path = folder / "depth" / "1.png"
+        with Image.open(path) as png:
+            png.resize((DEPTH_SIZE[1] // 2, DEPTH_SIZE[0] // 2), Image.NEAREST).save(path)
+        return path
+    assert "intrinsics are for another resolution" in _corrupt(tmp_path, edit)
+
+
+def test_all_zero_depth_names_the_file(tmp_path):
+    def edit(folder):
+        path = folder / "depth" / "2.png"
+        Image.fromarray(np.zeros(DEPTH_SIZE, np.uint16)).save(path)
+        return path
+    assert "all zero" in _corrupt(tmp_path, edit)
+
+
+def test_singular_pose_names_the_file_and_is_skipped_by_skip_bad_scenes(tmp_path, caplog):
+    from dataset_builders.msmu import build_msmu
+
+    def edit(folder):
+        path = folder / "pose" / "0.txt"  # frame 0: the one the builder's default frame_skip keeps
+        np.savetxt(path, np.diag([1.0, 1.0, 0.0, 1.0]))
+        return path
+    assert "singular" in _corrupt(tmp_path, edit)
+    with caplog.at_level("WARNING"), pytest.raises(ValueError, match="no rows were written"):
+        build_msmu("scannet", tmp_path / "out", scannet_root=tmp_path, skip_bad_scenes=True, progress=False,
+                   verbose=False)
+    assert f"skipping scene {SCENE}: {tmp_path / SCENE / 'pose' / '0.txt'}" in caplog.text
+
+
 def test_bad_options_raise():
     with pytest.raises(ValueError, match="frame_skip"):
         ScanNetSource(".", frame_skip=0)

@@ -2,29 +2,31 @@
 
 >>> import tempfile, datasets
 >>> with tempfile.TemporaryDirectory() as tmp:
-...     out = build_msmu("synthetic", tmp + "/msmu", num_scenes=2, image_size=(32, 24), frames_per_scene=1,
+...     out = build_msmu("synthetic", tmp + "/msmu", num_scenes=2, width=32, height=24, frames_per_scene=1,
 ...                      qa_per_frame=4, test_fraction=0.5, progress=False, verbose=False)
 ...     sorted(datasets.load_dataset(str(out), cache_dir=tmp + "/cache"))
 ['test', 'train']
 """
 
+import dataclasses
+import json
 import logging
 import multiprocessing
-import string
-from importlib import resources
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from .config import BuildConfig
 from .features import msmu_features
-from .pipeline import scene_rows
+from .pipeline import explain_no_rows, scene_rows
 from .questions import QAConfig
 from .scene import SceneError
 from .sources import SOURCES, make_scene_source
 from .stats import BuildStats
 from .visibility import VisibilityConfig
-from .writer import DatasetFolderWriter
+from .writer import DatasetFolderWriter, render_card
 
 logger = logging.getLogger(__name__)
 
@@ -72,113 +74,73 @@ def _scene_job(scene_id: str):
     state = _WORKER
     try:
         scene = state["source"].load(scene_id)
-        rows = scene_rows(scene, state["visibility"], state["qa"], seed=state["seed"])
+        reasons = Counter()
+        rows = scene_rows(scene, state["visibility"], state["qa"], seed=state["seed"], reasons=reasons)
     except SceneError as err:
         if not state["skip_bad_scenes"]:
             raise
         return scene_id, None, str(err)
+    if not rows:
+        logger.warning("%s", explain_no_rows(scene_id, len(scene.objects), reasons))
     return scene_id, rows, None
 
 
-def build_msmu(
-    source="synthetic",
-    output_dir="msmu",
-    *,
-    num_scenes: int | None = None,
-    seed: int = 0,
-    image_size: tuple = (320, 240),
-    frames_per_scene: int | None = None,
-    num_proc: int = 1,
-    test_fraction: float = 0.2,
-    qa_per_frame: int = 12,
-    decimals: int = 2,
-    distance_modes: tuple = ("center", "closest"),
-    cot: bool = False,
-    categories=None,
-    question_kinds=None,
-    visibility: VisibilityConfig | dict | None = None,
-    skip_bad_scenes: bool = False,
-    scannet_root=None,
-    data_dir=None,
-    overwrite: bool = False,
-    max_shard_bytes: int = 256 * 2**20,
-    progress: bool = True,
-    verbose: bool = True,
-) -> Path:
+def build_msmu(source=None, output_dir=None, config: BuildConfig | None = None, **options) -> Path:
     """Build an MSMU folder and return its path.
 
     Args:
-        source: "synthetic" (procedural rooms, no download), "scannet" (needs `scannet_root`),
-            "released" (the authors' parquet files in `data_dir`), or any `SceneSource` object.
-        output_dir: folder to create (refused if it exists, unless `overwrite`).
-        num_scenes: scenes to use (synthetic: to generate, default 10; scannet: the first N).
-        seed: makes the build reproducible: scenes, camera views, questions and the split.
-        image_size: (width, height) of synthetic frames.
-        frames_per_scene: synthetic views per room (default 4); for scannet, the most frames per
-            scene, spread evenly over the scan (default: the ScanNet source's own).
-        num_proc: processes over scenes (results do not depend on it).
-        test_fraction: share of scenes in the test split.
-        qa_per_frame, decimals, distance_modes, cot: see `QAConfig`.
-        categories: generate only these question categories (names from `CATEGORY_NAMES`, a list or
-            a comma-separated string); None = all eight. The `qa_per_frame` budget goes to them.
-        question_kinds: finer choice within categories, "absolute_distance.camera|object" and
-            "position.forward|lateral|vertical" (`QAConfig.question_kinds`); None = all kinds.
-        visibility: `VisibilityConfig` (or its fields as a dict) for the per-frame object filter.
-        skip_bad_scenes: log and skip a scene whose files are missing or corrupt instead of failing.
-        max_shard_bytes: image bytes per parquet shard.
-        progress: tqdm bars; verbose: print the statistics at the end.
+        source: a name from `SOURCES` ("synthetic", "scannet", "scannetpp", "sunrgbd",
+            "arkitscenes", "rgbd", "released"; see the dataset card for their folder layouts) or any
+            `SceneSource` object (such as `sources.rgbd.RGBDSource` over your own frames and boxes);
+            default `config.source` ("synthetic").
+        output_dir: folder to create (refused if it exists, unless `overwrite`; default
+            `config.output_dir`).
+        config: a `BuildConfig` (every option, validated; the card records it).
+        **options: `BuildConfig` fields overriding `config` (`num_scenes=2, seed=1, ...`), plus two
+            shorthands: `image_size=(width, height)` and `visibility=VisibilityConfig(...)` (or a
+            dict of its fields) for the four thresholds.
     """
-    if num_proc < 1:
-        raise ValueError(f"num_proc must be >= 1, got {num_proc}")
-    if not isinstance(source, str):
+    config = _config(config, source, output_dir, options)
+    if source is not None and not isinstance(source, str):
         if not (callable(getattr(source, "scene_ids", None)) and callable(getattr(source, "load", None))):
             raise TypeError(f"source must be one of {SOURCES} or a SceneSource (scene_ids() and load()), got {source!r}")
-        scene_source, source = source, type(source).__name__
-    elif source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
-    elif source == "released":
+        scene_source, name = source, type(source).__name__
+    elif config.source == "released":
         from .sources.released import build_released
 
-        return build_released(data_dir, output_dir, overwrite=overwrite, progress=progress, verbose=verbose)
+        return build_released(config)
     else:
-        scene_source = make_scene_source(
-            source,
-            num_scenes=num_scenes,
-            seed=seed,
-            image_size=image_size,
-            frames_per_scene=frames_per_scene,
-            scannet_root=scannet_root,
-        )
+        scene_source, name = make_scene_source(config), config.source
     scene_ids = list(scene_source.scene_ids())
-    if num_scenes is not None:
-        scene_ids = scene_ids[:num_scenes]
+    if config.num_scenes is not None:
+        scene_ids = scene_ids[: config.num_scenes]
     if not scene_ids:
-        raise ValueError(f"the {source} source has no scenes")
-    if isinstance(visibility, dict):
-        visibility = VisibilityConfig(**visibility)
-    categories, question_kinds = _names(categories), _names(question_kinds)
+        raise ValueError(f"the {name} source has no scenes")
+    vocabulary = existence_vocabulary(scene_source, config)
+    categories, question_kinds = config.names(config.categories), config.names(config.question_kinds)
     qa = QAConfig(
-        qa_per_frame=qa_per_frame,
-        decimals=decimals,
-        distance_modes=tuple(distance_modes),
-        cot=cot,
-        categories=tuple(getattr(scene_source, "categories", None) or DEFAULT_VOCABULARY),
+        qa_per_frame=config.qa_per_frame,
+        decimals=config.decimals,
+        distance_modes=tuple(config.distance_modes),
+        cot=config.cot,
+        categories=vocabulary,
         colors=tuple(getattr(scene_source, "colors", None) or ()),
         question_categories=categories,
         question_kinds=question_kinds,
     )
     state = {
         "source": scene_source,
-        "visibility": visibility or VisibilityConfig(),
+        "visibility": config.visibility,
         "qa": qa,
-        "seed": seed,
-        "skip_bad_scenes": skip_bad_scenes,
+        "seed": config.seed,
+        "skip_bad_scenes": config.skip_bad_scenes,
     }
-    splits = split_scenes(scene_ids, test_fraction, seed)
+    splits = split_scenes(scene_ids, config.test_fraction, config.seed)
     stats = BuildStats()
-    with DatasetFolderWriter(output_dir, msmu_features(with_depth=True), overwrite, max_shard_bytes) as writer:
-        bar = tqdm(total=len(scene_ids), desc=f"msmu {source} scenes", unit="scene", disable=not progress)
-        for scene_id, rows, error in _run_jobs(scene_ids, state, num_proc):
+    features = msmu_features(with_depth=True)
+    with DatasetFolderWriter(config.output_dir, features, config.overwrite, config.max_shard_bytes) as writer:
+        bar = tqdm(total=len(scene_ids), desc=f"msmu {name} scenes", unit="scene", disable=not config.progress)
+        for scene_id, rows, error in _run_jobs(scene_ids, state, config.num_proc):
             bar.update(1)
             if error is not None:
                 logger.warning("skipping scene %s: %s", scene_id, error)
@@ -187,43 +149,61 @@ def build_msmu(
             writer.add(splits[scene_id], rows)
             stats.add_rows(splits[scene_id], rows)
         bar.close()
-        vis = state["visibility"]
-        flags = [
-            f"--source {source}", f"--output {Path(output_dir).name}", f"--seed {seed}",
-            f"--num-scenes {len(scene_ids)}", f"--test-fraction {test_fraction}", f"--qa-per-frame {qa_per_frame}",
-            f"--decimals {decimals}", f"--distance-modes {' '.join(distance_modes)}", f"--min-area {vis.min_area}",
-            f"--min-pixels {vis.min_pixels}", f"--max-truncation {vis.max_truncation}",
-            f"--max-occlusion {vis.max_occlusion}",
-        ]  # fmt: skip
-        if source == "synthetic":
-            flags += [f"--width {image_size[0]}", f"--height {image_size[1]}",
-                      f"--frames-per-scene {scene_source.frames_per_scene}"]  # fmt: skip
-        elif frames_per_scene is not None:
-            flags.append(f"--frames-per-scene {frames_per_scene}")
-        if cot:
-            flags.append("--cot")
-        if categories:
-            flags.append(f"--categories {','.join(categories)}")
-        if question_kinds:
-            flags.append(f"--question-kinds {','.join(question_kinds)}")
-        command = "python -m dataset_builders.msmu build " + " ".join(flags)
         asked = "all eight categories" if not categories else "only " + ", ".join(qa.asked_categories)
         if question_kinds:
             asked += " (kinds: " + ", ".join(question_kinds) + ")"
-        settings = f"question types: {asked}; visibility thresholds {vis}; scene ids {scene_ids[0]} .. {scene_ids[-1]}"
-        out = writer.finalize(render_card(source, command, settings, stats))
-    if verbose:
-        print(f"MSMU ({source}) written to {out}\n{stats.markdown()}")
+        settings = (f"question types: {asked}; existence vocabulary: {', '.join(vocabulary)}; visibility thresholds "
+                    f"{config.visibility}; scene ids {scene_ids[0]} .. {scene_ids[-1]}")
+        recorded = config.for_card(source=name, num_scenes=len(scene_ids), **_resolved(scene_source, config))
+        card = render_card(name, recorded.command(), settings, stats, json.dumps(recorded.to_dict(), indent=2))
+        out = writer.finalize(card)
+    if config.verbose:
+        print(f"MSMU ({name}) written to {out}\n{stats.markdown()}")
     return out
 
 
-def _names(value) -> tuple:
-    """None, a comma-separated string or a sequence of names -> a tuple of stripped names."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = value.split(",")
-    return tuple(name.strip() for name in value if name.strip())
+def _config(config, source, output_dir, options) -> BuildConfig:
+    """`config` with `options` applied (and the `image_size` / `visibility` shorthands)."""
+    options = dict(options)
+    if "image_size" in options:
+        options["width"], options["height"] = (int(v) for v in options.pop("image_size"))
+    visibility = options.pop("visibility", None)
+    if visibility is not None:
+        fields = dataclasses.asdict(visibility) if isinstance(visibility, VisibilityConfig) else dict(visibility)
+        VisibilityConfig(**fields)  # validates, and refuses unknown names
+        fields.pop("depth_tolerance", None)
+        options.update(fields)
+    if isinstance(source, str):
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; choose one of {SOURCES}")
+        options["source"] = source
+    if output_dir is not None:
+        options["output_dir"] = str(output_dir)
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(BuildConfig)})
+    if unknown:
+        raise TypeError(f"build_msmu got unknown option(s) {unknown}; see BuildConfig")
+    return dataclasses.replace(config, **options) if config is not None else BuildConfig(**options)
+
+
+def _resolved(scene_source, config: BuildConfig) -> dict:
+    """Defaults a source chose that the recorded command must state (synthetic views per room)."""
+    if config.source == "synthetic" and getattr(scene_source, "frames_per_scene", None) is not None:
+        return {"frames_per_scene": scene_source.frames_per_scene}
+    return {}
+
+
+def existence_vocabulary(scene_source, config: BuildConfig) -> tuple:
+    """The classes existence negatives are drawn from: `config.vocabulary`, else the source's
+    annotated classes (`source.categories`), else `DEFAULT_VOCABULARY`. Warns when the source says
+    its labels are not exhaustive (`source.exhaustive_labels = False`): an unboxed object of a
+    vocabulary class in view makes "Is there a ...?" -> "No" wrong."""
+    vocabulary = config.names(config.vocabulary) or tuple(getattr(scene_source, "categories", None) or DEFAULT_VOCABULARY)
+    if not getattr(scene_source, "exhaustive_labels", True):
+        logger.warning(
+            "%s: the source's labels are not exhaustive (not every object of a class is boxed), so an existence "
+            "'No' may be wrong; negatives come from: %s (set vocabulary / --vocabulary to classes that are always "
+            "annotated, or --categories without zero)", type(scene_source).__name__, ", ".join(vocabulary))
+    return vocabulary
 
 
 def _run_jobs(scene_ids, state, num_proc):
@@ -239,9 +219,4 @@ def _run_jobs(scene_ids, state, num_proc):
         yield from pool.imap(_scene_job, scene_ids)
 
 
-def render_card(source: str, command: str, settings: str, stats: BuildStats) -> str:
-    template = resources.files("dataset_builders.msmu").joinpath("card.md").read_text(encoding="utf-8")
-    return string.Template(template).substitute(source=source, command=command, settings=settings, stats=stats.markdown())
-
-
-__all__ = ["build_msmu", "split_scenes", "render_card", "DEFAULT_VOCABULARY"]
+__all__ = ["build_msmu", "split_scenes", "existence_vocabulary", "render_card", "DEFAULT_VOCABULARY", "BuildConfig"]

@@ -9,12 +9,13 @@ False
 
 from datasets import ClassLabel, Features, Image, List, Value
 
-from .templates import CATEGORY_NAMES
+from .conventions import CATEGORY_NAMES
 
 
 def msmu_features(with_depth: bool = True) -> Features:
-    """Columns of an MSMU folder; `depth` (16-bit PNG, millimetres, 0 = invalid) only where the
-    source has metric depth (the authors' released data has none)."""
+    """Columns of an MSMU folder, the one schema every writer and reader uses; `depth` (16-bit PNG,
+    millimetres as `conventions.DEPTH_UNITS_PER_METER` says, 0 = invalid) only where the source has
+    metric depth (the authors' released data has none)."""
     columns = {
         "image": Image(),
         "depth": Image(),
@@ -22,6 +23,8 @@ def msmu_features(with_depth: bool = True) -> Features:
         "question": Value("string"),
         "answer": Value("string"),
         "category": ClassLabel(names=list(CATEGORY_NAMES)),
+        # "category.kind" from `questions.QUESTION_KIND_NAMES` ("absolute_distance.camera"); "" when unknown
+        "question_kind": Value("string"),
         "answer_value": List(Value("float32")),  # meters or counts; empty for qualitative answers
         "objects": List(
             {

@@ -5,31 +5,18 @@ Each frame's questions are sampled with a generator seeded from (seed, scene id,
 the result does not depend on how scenes are spread over processes.
 """
 
-import io
 import zlib
+from collections import Counter
 
 import numpy as np
-from PIL import Image
 
+from .conventions import IMAGE_TOKEN
 from .geometry import yaw_matrix
 from .questions import GENERATORS, QA, FrameContext, ObjectView, QAConfig, color_prefix, names_kind
 from .scene import Frame, Scene
+from .validation import validate_frame, validate_objects
 from .visibility import VisibilityConfig, frame_visibility
-
-IMAGE_TOKEN = "<image>"
-
-
-def encode_png(array: np.ndarray) -> bytes:
-    """(H, W, 3) uint8 or (H, W) uint16 -> PNG bytes (lossless, fast compression)."""
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", compress_level=3)
-    return buffer.getvalue()
-
-
-def depth_to_png(depth: np.ndarray) -> bytes:
-    """(H, W) float32 meters -> 16-bit PNG in millimetres (0 = invalid, clipped at 65.535 m)."""
-    mm = np.where(np.isfinite(depth) & (depth > 0), np.round(depth * 1000.0), 0.0)
-    return encode_png(np.clip(mm, 0, 65535).astype(np.uint16))
+from .writer import depth_to_png, encode_png
 
 
 def frame_context(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAConfig, rng) -> FrameContext:
@@ -145,11 +132,15 @@ def _gpt_turn(qa: QA, cot: bool) -> str:
     return qa.answer
 
 
-def frame_rows(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAConfig, rng, with_depth: bool = True) -> list[dict]:
-    """The dataset rows (one per question) of one frame."""
+def frame_rows(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAConfig, rng, with_depth: bool = True,
+               reasons: Counter | None = None) -> list[dict]:
+    """The dataset rows (one per question) of one (validated) frame; when it has none, why is
+    counted in `reasons`."""
     ctx = frame_context(scene, frame, visibility, qa, rng)
     questions = select_questions(ctx)
     if not questions:
+        if reasons is not None:
+            reasons[_no_question_reason(ctx)] += 1
         return []
     image = {"bytes": encode_png(np.ascontiguousarray(frame.image, dtype=np.uint8)), "path": None}
     depth = {"bytes": depth_to_png(frame.depth), "path": None} if with_depth else None
@@ -162,6 +153,7 @@ def frame_rows(scene: Scene, frame: Frame, visibility: VisibilityConfig, qa: QAC
             "question": item.question,
             "answer": item.answer,
             "category": item.category,
+            "question_kind": f"{item.category}.{item.kind}",
             "answer_value": [float(v) for v in item.values],
             "objects": objects,
             "question_objects": [int(i) for i in item.object_ids],
@@ -183,12 +175,39 @@ def scene_rng(seed: int, scene_id: str, frame_index: int) -> np.random.Generator
     return np.random.default_rng([int(seed), zlib.crc32(scene_id.encode("utf-8")), int(frame_index)])
 
 
-def scene_rows(scene: Scene, visibility: VisibilityConfig, qa: QAConfig, seed: int = 0) -> list[dict]:
-    """Rows of every frame of a scene, in the source's frame order."""
+def _no_question_reason(ctx: FrameContext) -> str:
+    if not ctx.present:
+        return "no annotated object has a mask pixel"
+    if not ctx.visible:
+        return "no object in view passes the visibility filters (area, truncation, occlusion)"
+    if not ctx.views:
+        return "no visible object has a name that is unique in the frame"
+    return "no question of the asked types applies"
+
+
+def scene_rows(scene: Scene, visibility: VisibilityConfig, qa: QAConfig, seed: int = 0,
+               reasons: Counter | None = None) -> list[dict]:
+    """Rows of every frame of a scene, in the source's frame order. Frames are validated first
+    (`validation.validate_frame`); frames without questions are counted by reason in `reasons`."""
+    validate_objects(scene.scene_id, scene.objects)
     rows = []
+    frames = 0
     for index, frame in enumerate(scene.frames):
-        rows.extend(frame_rows(scene, frame, visibility, qa, scene_rng(seed, scene.scene_id, index)))
+        frames += 1
+        frame = validate_frame(scene.scene_id, frame, scene.objects)
+        rows.extend(frame_rows(scene, frame, visibility, qa, scene_rng(seed, scene.scene_id, index), reasons=reasons))
+    if frames == 0 and reasons is not None:
+        reasons["the scene has no frames"] += 1
     return rows
 
 
-__all__ = ["encode_png", "depth_to_png", "frame_context", "select_questions", "frame_rows", "scene_rng", "scene_rows"]
+def explain_no_rows(scene_id: str, objects: int, reasons: Counter) -> str:
+    """One line saying why a scene gave no questions: "scene X (5 objects): 3 frames: no object in
+    view passes the visibility filters; 1 frame: ..."."""
+    parts = [f"{n} frame{'s' if n != 1 else ''}: {why}" if why != "the scene has no frames" else why
+             for why, n in reasons.most_common()]
+    return f"scene {scene_id} ({objects} objects) gave no questions; " + ("; ".join(parts) or "no frames")
+
+
+__all__ = ["encode_png", "depth_to_png", "IMAGE_TOKEN", "frame_context", "select_questions", "frame_rows", "scene_rng",
+           "scene_rows", "explain_no_rows"]

@@ -23,6 +23,22 @@ QUESTION_KINDS = {
     "position": ("forward", "lateral", "vertical"),  # depth along the axis / left-right / above-below
 }
 KIND_NAMES = tuple(f"{c}.{k}" for c, kinds in QUESTION_KINDS.items() for k in kinds)
+# Every value of the dataset's `question_kind` column, "category.kind": what a question asks, so that
+# a consumer selects questions by kind instead of matching their templates.
+QUESTION_KIND_NAMES = tuple(
+    f"{c}.{k}"
+    for c, kinds in {
+        "scale_estimation": ("height", "width", "length", "dims"),
+        "absolute_distance": QUESTION_KINDS["absolute_distance"],
+        "count": ("count",),
+        "position": QUESTION_KINDS["position"],
+        "refer_obj_estimation": ("height", "length", "camera_distance"),
+        "relative_position": ("left_right", "front_behind"),
+        "scale_compare": ("taller", "longer", "bigger"),
+        "zero": ("present", "absent"),
+    }.items()
+    for k in kinds
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,7 @@ class QA:
     values: list  # floats in meters (or a count); empty for qualitative answers
     object_ids: list
     reasoning: str = ""  # chain-of-thought preamble, used when QAConfig.cot
+    kind: str = ""  # what is asked within the category (`QUESTION_KIND_NAMES`), stored as `question_kind`
 
 
 @dataclass
@@ -219,10 +236,10 @@ def scale_estimation(ctx: FrameContext) -> list:
         seen = f"The {v.label} is about {ctx.m(v.center_cam[2])} in front of the camera; its box measures {T.format_dims(v.dims, ctx.config.decimals)}."
         for kind, value in (("height", v.height), ("width", v.width), ("length", v.length)):
             q = ctx.pick(T.SIZE_QUESTIONS[kind]).format(o=v.label)
-            out.append(QA("scale_estimation", q, ctx.m(value), [ctx.r(value)], [v.obj.id], seen))
+            out.append(QA("scale_estimation", q, ctx.m(value), [ctx.r(value)], [v.obj.id], seen, kind))
         q = ctx.pick(T.SIZE_QUESTIONS["dims"]).format(o=v.label)
         dims = T.format_dims(v.dims, ctx.config.decimals)
-        out.append(QA("scale_estimation", q, dims, [ctx.r(d) for d in v.dims], [v.obj.id], seen))
+        out.append(QA("scale_estimation", q, dims, [ctx.r(d) for d in v.dims], [v.obj.id], seen, "dims"))
     return out
 
 
@@ -248,14 +265,14 @@ def absolute_distance(ctx: FrameContext) -> list:
                 continue
             q = ctx.pick(T.CAMERA_DISTANCE_QUESTIONS[mode]).format(o=v.label)
             why = _where(v, ctx) + (" The nearest face of its box is closer than its center." if mode == "closest" else "")
-            out.append(QA("absolute_distance", q, ctx.m(d), [ctx.r(d)], [v.obj.id], why))
+            out.append(QA("absolute_distance", q, ctx.m(d), [ctx.r(d)], [v.obj.id], why, "camera"))
         for a, b in _pairs(ctx) if objects else ():
             d = _object_distance(a, b, mode)
             if d < ctx.config.min_gap:
                 continue
             q = ctx.pick(T.OBJECT_DISTANCE_QUESTIONS[mode]).format(a=a.label, b=b.label)
             why = f"{_where(a, ctx)} {_where(b, ctx)}"
-            out.append(QA("absolute_distance", q, ctx.m(d), [ctx.r(d)], [a.obj.id, b.obj.id], why))
+            out.append(QA("absolute_distance", q, ctx.m(d), [ctx.r(d)], [a.obj.id, b.obj.id], why, "object"))
     return out
 
 
@@ -266,18 +283,18 @@ def position(ctx: FrameContext) -> list:
         why = _where(v, ctx)
         if ctx.config.asks("position", "forward"):
             q = ctx.pick(T.POSITION_QUESTIONS["forward"]).format(o=v.label)
-            out.append(QA("position", q, ctx.m(z), [ctx.r(z)], [v.obj.id], why))
+            out.append(QA("position", q, ctx.m(z), [ctx.r(z)], [v.obj.id], why, "forward"))
         if abs(x) >= ctx.config.min_offset and ctx.config.asks("position", "lateral"):
             side = "right" if x > 0 else "left"
             q = ctx.pick(T.POSITION_QUESTIONS["lateral"]).format(o=v.label, side=side)
-            out.append(QA("position", q, ctx.m(abs(x)), [ctx.r(abs(x))], [v.obj.id], why))
+            out.append(QA("position", q, ctx.m(abs(x)), [ctx.r(abs(x))], [v.obj.id], why, "lateral"))
         # "Above/below" follows gravity (world z), not the tilted image axis.
         dz = float(v.obj.center[2] - ctx.camera_position[2])
         if abs(dz) >= ctx.config.min_offset and ctx.config.asks("position", "vertical"):
             direction = "above" if dz > 0 else "below"
             q = ctx.pick(T.POSITION_QUESTIONS["vertical"]).format(o=v.label, dir=direction)
             why_v = f"The center of the {v.label} lies {ctx.m(abs(dz))} {direction} the camera's height."
-            out.append(QA("position", q, ctx.m(abs(dz)), [ctx.r(abs(dz))], [v.obj.id], why_v))
+            out.append(QA("position", q, ctx.m(abs(dz)), [ctx.r(abs(dz))], [v.obj.id], why_v, "vertical"))
     return out
 
 
@@ -292,7 +309,7 @@ def refer_obj_estimation(ctx: FrameContext) -> list:
             ref, value = get(r), get(o)
             q = ctx.pick(T.REFERENCE_QUESTIONS[kind]).format(r=r.label, o=o.label, ref=ctx.m(ref))
             why = f"The {r.label} is {ctx.m(ref)} {stated}, and the {o.label} looks {value / ref:.2f} times as {compared}."
-            out.append(QA("refer_obj_estimation", q, ctx.m(value), [ctx.r(value)], [o.obj.id, r.obj.id], why))
+            out.append(QA("refer_obj_estimation", q, ctx.m(value), [ctx.r(value)], [o.obj.id, r.obj.id], why, kind))
     return out
 
 
@@ -302,7 +319,7 @@ def count(ctx: FrameContext) -> list:
         q = ctx.pick(T.COUNT_QUESTIONS).format(cats=T.pluralize(category))
         ids = [v.obj.id for v in ctx.visible if v.obj.category == category]
         why = f"I can see {n} {category if n == 1 else T.pluralize(category)} in the image."
-        out.append(QA("count", q, str(n), [float(n)], ids, why))
+        out.append(QA("count", q, str(n), [float(n)], ids, why, "count"))
     return out
 
 
@@ -317,10 +334,10 @@ def relative_position(ctx: FrameContext) -> list:
             truth = (dx < 0) == (side == "left")
             q = ctx.pick(T.LEFT_RIGHT_QUESTIONS).format(a=a.label, b=b.label, side=side)
             why = f"The {a.label} is {ctx.m(abs(dx))} to the {'left' if dx < 0 else 'right'} of the {b.label}."
-            out.append(QA("relative_position", q, "Yes" if truth else "No", [], [a.obj.id, b.obj.id], why))
+            out.append(QA("relative_position", q, "Yes" if truth else "No", [], [a.obj.id, b.obj.id], why, "left_right"))
             q = ctx.pick(T.LEFT_RIGHT_WHICH).format(a=a.label, b=b.label, side=side)
             winner = a if (dx < 0) == (side == "left") else b
-            out.append(QA("relative_position", q, f"The {winner.label}", [], [a.obj.id, b.obj.id], why))
+            out.append(QA("relative_position", q, f"The {winner.label}", [], [a.obj.id, b.obj.id], why, "left_right"))
         dz = a.center_cam[2] - b.center_cam[2]
         da = np.linalg.norm(a.center_cam) - np.linalg.norm(b.center_cam)
         if abs(dz) >= ctx.config.depth_margin and np.sign(dz) == np.sign(da):
@@ -333,9 +350,9 @@ def relative_position(ctx: FrameContext) -> list:
             else:
                 q = ctx.pick(T.BEHIND_QUESTIONS).format(a=a.label, b=b.label)
                 truth = dz > 0
-            out.append(QA("relative_position", q, "Yes" if truth else "No", [], [a.obj.id, b.obj.id], why))
+            out.append(QA("relative_position", q, "Yes" if truth else "No", [], [a.obj.id, b.obj.id], why, "front_behind"))
             q = ctx.pick(T.CLOSER_WHICH).format(a=a.label, b=b.label)
-            out.append(QA("relative_position", q, f"The {(a if dz < 0 else b).label}", [], [a.obj.id, b.obj.id], why))
+            out.append(QA("relative_position", q, f"The {(a if dz < 0 else b).label}", [], [a.obj.id, b.obj.id], why, "front_behind"))
     return out
 
 
@@ -350,10 +367,10 @@ def scale_compare(ctx: FrameContext) -> list:
             why = f"The {a.label} measures {va:.{ctx.config.decimals}f} {unit} and the {b.label} {vb:.{ctx.config.decimals}f} {unit}."
             if ctx.rng.random() < 0.5:
                 q = ctx.pick(T.COMPARE_WHICH[kind]).format(a=a.label, b=b.label)
-                out.append(QA("scale_compare", q, f"The {(a if va > vb else b).label}", [], [a.obj.id, b.obj.id], why))
+                out.append(QA("scale_compare", q, f"The {(a if va > vb else b).label}", [], [a.obj.id, b.obj.id], why, kind))
             else:
                 q = ctx.pick(T.COMPARE_YESNO[kind]).format(a=a.label, b=b.label)
-                out.append(QA("scale_compare", q, "Yes" if va > vb else "No", [], [a.obj.id, b.obj.id], why))
+                out.append(QA("scale_compare", q, "Yes" if va > vb else "No", [], [a.obj.id, b.obj.id], why, kind))
     return out
 
 
@@ -365,7 +382,7 @@ def zero(ctx: FrameContext) -> list:
     for category in visible:
         q = ctx.pick(T.EXIST_QUESTIONS).format(cat=category, acat=f"{T.article(category)} {category}")
         ids = [v.obj.id for v in ctx.visible if v.obj.category == category]
-        out.append(QA("zero", q, "Yes", [], ids, f"I can see a {category} in the image."))
+        out.append(QA("zero", q, "Yes", [], ids, f"I can see a {category} in the image.", "present"))
     # A negative must not be confusable with any present object: "table" is present when a coffee
     # table is, and "coffee table" may be the table in view.
     absent = [c for c in ctx.config.categories if c not in ctx.present_categories and not ctx.confusable(c)]
@@ -379,7 +396,7 @@ def zero(ctx: FrameContext) -> list:
     ctx.rng.shuffle(negatives)
     for name, with_article in negatives[: max(len(visible), 1)]:
         q = ctx.pick(T.EXIST_QUESTIONS).format(cat=name, acat=with_article)
-        out.append(QA("zero", q, "No", [], [], f"I see no {name} in the image."))
+        out.append(QA("zero", q, "No", [], [], f"I see no {name} in the image.", "absent"))
     return out
 
 
@@ -398,5 +415,5 @@ GENERATORS = {
     "zero": zero,
 }
 
-__all__ = ["QUESTION_KINDS", "KIND_NAMES", "QAConfig", "QA", "ObjectView", "FrameContext", "GENERATORS",
+__all__ = ["QUESTION_KINDS", "KIND_NAMES", "QUESTION_KIND_NAMES", "QAConfig", "QA", "ObjectView", "FrameContext", "GENERATORS",
            "names_kind", "related_categories", "color_prefix"] + list(GENERATORS)

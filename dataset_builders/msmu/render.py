@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import box_corners, face_normals, ray_box_hits, rotate_rows
+from .camera import box_pixel_rect, camera_pose, pixel_rays, project, world_rays  # noqa: F401  (re-exported)
+from .geometry import face_normals, ray_box_hits
 
 # Sunlight-like key light from above and to the side: faces of a box get visibly different shades.
 _LIGHT = np.array([0.35, 0.55, 0.76])
 _LIGHT = _LIGHT / np.linalg.norm(_LIGHT)
-_NEAR = 1e-3
 
 
 @dataclass
@@ -50,56 +50,6 @@ class Rendering:
     depth: np.ndarray  # (H, W) float32 meters along the optical axis
     instance: np.ndarray  # (H, W) int32 box id of the visible surface, -1 for room surfaces
     masks: dict = field(default_factory=dict)  # box id -> (H, W) bool
-
-
-def camera_pose(position: np.ndarray, heading: float, pitch: float) -> np.ndarray:
-    """(4, 4) camera-to-world pose of a level camera at `position` looking along `heading` (radians
-    from world +x, counter-clockwise) tilted down by `pitch` radians."""
-    forward = np.array([np.cos(pitch) * np.cos(heading), np.cos(pitch) * np.sin(heading), -np.sin(pitch)])
-    right = np.array([np.sin(heading), -np.cos(heading), 0.0])
-    down = np.cross(forward, right)
-    pose = np.eye(4)
-    pose[:3, :3] = np.stack([right, down, forward], axis=1)
-    pose[:3, 3] = position
-    return pose
-
-
-def pixel_rays(intrinsics: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(H * W, 3) camera-frame ray directions with unit z, row-major over pixels."""
-    fx, fy, cx, cy = (float(v) for v in intrinsics)
-    u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
-    return np.stack([(u.ravel() - cx) / fx, (v.ravel() - cy) / fy, np.ones(u.size)], axis=1)
-
-
-def world_rays(intrinsics: np.ndarray, pose: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(H * W, 3) float32 world-frame ray directions (unit camera z), row-major over pixels."""
-    return rotate_rows(pixel_rays(intrinsics, width, height).astype(np.float32), pose[:3, :3]).T.copy()
-
-
-def project(points_world: np.ndarray, intrinsics: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World points (N, 3) -> (pixel uv (N, 2), camera depth z (N,))."""
-    cam = (points_world - pose[:3, 3]) @ pose[:3, :3]
-    fx, fy, cx, cy = (float(v) for v in intrinsics)
-    z = cam[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv = np.stack([fx * cam[:, 0] / z + cx, fy * cam[:, 1] / z + cy], axis=1)
-    return uv, z
-
-
-def box_pixel_rect(box_center, box_size, yaw, intrinsics, pose, width, height):
-    """Bounding pixel rectangle (u0, u1, v0, v1), end-exclusive, of a box's projection, clipped to
-    the image; the whole image when part of the box lies behind the camera; None when off-image."""
-    uv, z = project(box_corners(box_center, box_size, yaw), intrinsics, pose)
-    if np.all(z <= _NEAR):
-        return None
-    if np.any(z <= _NEAR):
-        return 0, width, 0, height
-    u0, v0 = np.floor(uv.min(axis=0)).astype(int)
-    u1, v1 = np.ceil(uv.max(axis=0)).astype(int) + 1
-    u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, width), min(v1, height)
-    if u0 >= u1 or v0 >= v1:
-        return None
-    return u0, u1, v0, v1
 
 
 def _room_hits(room: Room, origin: np.ndarray, dirs: np.ndarray):

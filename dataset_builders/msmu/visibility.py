@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .camera import box_pixel_rect, project, world_rays
 from .geometry import box_corners, ray_box_hits
-from .render import box_pixel_rect, project, world_rays
 from .scene import Frame, SceneObject
 
 
@@ -122,7 +122,7 @@ def truncation(obj: SceneObject, intrinsics: np.ndarray, pose: np.ndarray, width
 def occlusion(obj: SceneObject, frame: Frame, mask: np.ndarray, tolerance: float, rays=None) -> float:
     """Occluded fraction of the object's silhouette, from the depth test (see module docstring).
 
-    rays: the frame's (H * W, 3) world rays from `render.world_rays`, to share between objects.
+    rays: the frame's (H * W, 3) world rays from `camera.world_rays`, to share between objects.
     """
     height, width = frame.depth.shape
     rect = box_pixel_rect(obj.center, obj.size, obj.yaw, frame.intrinsics, frame.pose, width, height)

@@ -3,19 +3,46 @@
 Everything is written into a hidden temporary sibling folder, which is renamed onto the output path
 only once every shard and the card are complete (one `os.replace`, atomic on POSIX). An interrupted
 or failed build therefore leaves either no output folder or the previous one, never a folder that
-`load_dataset` would read as complete; the temporary folder is removed on failure.
+`load_dataset` would read as complete; the temporary folder is removed on failure, and temporary
+folders left by a killed build (their process is gone) are removed by the next build.
+
+`overwrite` replaces only a folder that this writer made (its card carries `CARD_MARKER` and it
+holds nothing but README.md and data/) or an empty one: a mistyped `--output ~` fails instead of
+deleting a home folder. The card text is `card.md` filled in by `render_card`.
 """
 
+import io
 import os
 import shutil
+import string
 import tempfile
+from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 from datasets import Dataset, Features, SplitDict, SplitInfo
 from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
+from PIL import Image
+
+from .conventions import meters_to_depth_units
+
+CARD_MARKER = "<!-- written by dataset_builders.msmu -->"
+_PID_FILE = ".msmu-build-pid"
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 or (H, W) uint16 -> PNG bytes (lossless, fast compression)."""
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=3)
+    return buffer.getvalue()
+
+
+def depth_to_png(depth: np.ndarray) -> bytes:
+    """(H, W) float32 meters -> 16-bit PNG in millimetres (0 = invalid, clipped at 65.535 m)."""
+    return encode_png(meters_to_depth_units(depth))
 
 
 class DatasetFolderWriter:
@@ -34,13 +61,17 @@ class DatasetFolderWriter:
         self.output_dir = Path(output_dir).resolve()
         if self.output_dir.exists() and not overwrite:
             raise FileExistsError(f"output folder {self.output_dir} already exists (pass overwrite=True / --overwrite)")
+        if self.output_dir.exists():
+            check_replaceable(self.output_dir)
         self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.output_dir)
         self.features = features
         self.overwrite = overwrite
         self.max_shard_bytes = int(max_shard_bytes)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.output_dir.name}.tmp-", dir=self.output_dir.parent))
         # mkdtemp makes the folder private (0700); the published dataset should read like any folder.
         self.tmp.chmod(0o755)
+        (self.tmp / _PID_FILE).write_text(str(os.getpid()))
         (self.tmp / "data").mkdir()
         self._buffers: dict = {}
         self._buffer_bytes: dict = {}
@@ -63,6 +94,21 @@ class DatasetFolderWriter:
         self.num_rows[split] = self.num_rows.get(split, 0) + len(rows)
         if self._buffer_bytes.get(split, 0) >= self.max_shard_bytes:
             self._flush(split)
+
+    def add_stream(self, split: str, rows, chunk_size: int = 512, on_chunk=None) -> None:
+        """`add` an iterable of rows in chunks of `chunk_size` (so a large source never sits in
+        memory whole); `on_chunk(split, rows)` sees each chunk (e.g. statistics)."""
+        chunk = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= chunk_size:
+                self.add(split, chunk)
+                if on_chunk is not None:
+                    on_chunk(split, chunk)
+                chunk = []
+        self.add(split, chunk)
+        if on_chunk is not None:
+            on_chunk(split, chunk)
 
     def _flush(self, split: str) -> None:
         rows = self._buffers.get(split)
@@ -89,6 +135,7 @@ class DatasetFolderWriter:
             num_bytes = sum(p.stat().st_size for p in (self.tmp / "data").glob(f"{split}-*.parquet"))
             split_infos.append(SplitInfo(name=split, num_bytes=num_bytes, num_examples=self.num_rows[split]))
         (self.tmp / "README.md").write_text(dataset_card(self.features, split_infos, card_body), encoding="utf-8")
+        (self.tmp / _PID_FILE).unlink()
         self._publish()
         return self.output_dir
 
@@ -103,6 +150,60 @@ class DatasetFolderWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def check_replaceable(folder: Path) -> None:
+    """FileExistsError unless `folder` is empty or an MSMU folder this writer made."""
+    if not folder.is_dir():
+        raise FileExistsError(f"{folder} exists and is not a folder; refusing to replace it")
+    entries = {p.name for p in folder.iterdir()}
+    if not entries:
+        return
+    card = folder / "README.md"
+    marked = card.is_file() and CARD_MARKER in card.read_text(encoding="utf-8", errors="replace")
+    if not marked or not entries <= {"README.md", "data"}:
+        raise FileExistsError(
+            f"{folder} is not an MSMU folder written by this builder (its README.md lacks the builder's marker "
+            f"or it holds other files: {sorted(entries)[:5]}); refusing to overwrite it. Remove it yourself or "
+            "choose another output folder."
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(output_dir: Path) -> list[Path]:
+    """Remove `.NAME.tmp-*` / `.NAME.old-*` siblings of `output_dir` whose build process is gone
+    (no pid file, or a pid that is not running); returns what was removed."""
+    removed = []
+    for pattern in (f".{output_dir.name}.tmp-*", f".{output_dir.name}.old-*"):
+        for path in output_dir.parent.glob(pattern):
+            pid_file = path / _PID_FILE
+            try:
+                pid = int(pid_file.read_text()) if pid_file.is_file() else None
+            except (OSError, ValueError):
+                pid = None
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                continue  # another build in progress
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def render_card(source: str, command: str, settings: str, stats, config: str = "") -> str:
+    """The card body: `card.md` with the source, the command that rebuilds the folder, the
+    settings line, the build config (JSON) and the statistics (`BuildStats`)."""
+    template = resources.files("dataset_builders.msmu").joinpath("card.md").read_text(encoding="utf-8")
+    body = string.Template(template).substitute(source=source, command=command, settings=settings,
+                                                config=config or "{}", stats=stats.markdown())
+    return f"{CARD_MARKER}\n{body}"
 
 
 def _row_bytes(row: dict) -> int:
@@ -123,4 +224,5 @@ def dataset_card(features: Features, split_infos: list, body: str) -> str:
     return f"---\n{card_data.to_yaml()}\n---\n\n{body.strip()}\n"
 
 
-__all__ = ["DatasetFolderWriter", "dataset_card"]
+__all__ = ["DatasetFolderWriter", "dataset_card", "render_card", "encode_png", "depth_to_png", "check_replaceable",
+           "remove_stale_temporaries", "CARD_MARKER"]

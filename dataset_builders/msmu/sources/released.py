@@ -22,11 +22,10 @@ from tqdm.auto import tqdm
 
 from metrics.msmu_accuracy.categories import canonical_category
 
+from ..conventions import CATEGORY_NAMES, IMAGE_TOKEN, QUANTITATIVE
 from ..features import msmu_features
-from ..pipeline import IMAGE_TOKEN, encode_png
 from ..stats import BuildStats
-from ..templates import CATEGORY_NAMES, QUANTITATIVE
-from ..writer import DatasetFolderWriter
+from ..writer import DatasetFolderWriter, encode_png, render_card
 
 logger = logging.getLogger(__name__)
 REQUIRED_COLUMNS = ("image_base64", "image_size", "image_mode", "conversations")
@@ -151,6 +150,7 @@ def released_rows(path: Path, split: str, stats: BuildStats, progress: bool = Tr
                     "answer": answer,
                     # -1 is `datasets`' "no label": the released train file has no `type`.
                     "category": category if category is not None else -1,
+                    "question_kind": "",  # the released files do not say what a question asks within its type
                     "answer_value": values,
                     "objects": [],
                     "question_objects": [],
@@ -166,27 +166,23 @@ def released_rows(path: Path, split: str, stats: BuildStats, progress: bool = Tr
     bar.close()
 
 
-def build_released(data_dir, output_dir, overwrite: bool = False, progress: bool = True, verbose: bool = True) -> Path:
-    """Convert the authors' parquet files in `data_dir` into an MSMU folder at `output_dir`."""
-    from ..builder import render_card
+def build_released(config) -> Path:
+    """Convert the authors' parquet files in `config.data_dir` into an MSMU folder at
+    `config.output_dir` (a `BuildConfig`; only its data_dir, output_dir, overwrite, progress,
+    verbose and max_shard_bytes apply)."""
+    import json
 
-    files = find_released_files(data_dir)
+    files = find_released_files(config.data_dir)
     stats = BuildStats()
-    with DatasetFolderWriter(output_dir, msmu_features(with_depth=False), overwrite) as writer:
+    features = msmu_features(with_depth=False)
+    with DatasetFolderWriter(config.output_dir, features, config.overwrite, config.max_shard_bytes) as writer:
         for split, path in files.items():
-            chunk = []
-            for row in released_rows(path, split, stats, progress):
-                chunk.append(row)
-                if len(chunk) >= 512:
-                    writer.add(split, chunk)
-                    stats.add_rows(split, chunk)
-                    chunk = []
-            writer.add(split, chunk)
-            stats.add_rows(split, chunk)
-        command = f"python -m dataset_builders.msmu build --source released --data-dir {Path(data_dir).name} --output {Path(output_dir).name}"
+            writer.add_stream(split, released_rows(path, split, stats, config.progress), on_chunk=stats.add_rows)
+        recorded = config.for_card(source="released")
         settings = f"files: {', '.join(f'{s}={p.name}' for s, p in files.items())}"
-        out = writer.finalize(render_card("released", command, settings, stats))
-    if verbose:
+        card = render_card("released", recorded.command(), settings, stats, json.dumps(recorded.to_dict(), indent=2))
+        out = writer.finalize(card)
+    if config.verbose:
         print(f"MSMU (released) written to {out}\n{stats.markdown()}")
     return out
 

@@ -47,9 +47,10 @@ import numpy as np
 from PIL import Image
 
 from ..scene import Frame, Scene, SceneError, SceneObject
+from ..validation import check_pose, principal_point_problem
 from .rasterize import rasterize_triangles, splat_points, transform
 from .scannet_io import (read_aggregation, read_axis_alignment, read_image, read_json, read_matrix,
-                         read_ply, read_segments)
+                         read_npy, read_pose, read_ply, read_segments)
 from .scannet_labels import BENCHMARK_CATEGORIES, clean_category, color_name
 
 logger = logging.getLogger(__name__)
@@ -152,12 +153,7 @@ class ScanNetPointCloudSource:
 
     def _load_array(self, name: str, shape_tail: tuple, count: int | None = None) -> np.ndarray:
         path = self.scene_dir / name
-        try:
-            array = np.load(path, allow_pickle=False)
-        except FileNotFoundError as err:
-            raise SceneError(f"{path}: file is missing") from err
-        except (OSError, ValueError) as err:
-            raise SceneError(f"{path}: unreadable .npy ({err})") from err
+        array = read_npy(path)
         if array.shape[1:] != shape_tail or (count is not None and len(array) != count):
             raise SceneError(f"{path}: expected shape ({count or 'N'}, {shape_tail}), got {array.shape}")
         return array
@@ -179,6 +175,11 @@ class ScanNetPointCloudSource:
         bad += [f"boxes[{i}]" for i, (_, _, c, s) in enumerate(boxes) if c.shape != (3,) or s.shape != (3,)]
         if bad:
             raise SceneError(f"{path}: wrong shape in {', '.join(bad)}")
+        for i, (_, pose) in enumerate(frames):
+            try:
+                check_pose(pose, f"{path} frames[{i}]", gravity=False)
+            except ValueError as err:
+                raise SceneError(str(err)) from None
         return {"intrinsics": intrinsics, "align": align, "frames": frames, "boxes": boxes}
 
     def _match_boxes(self, boxes, xyz, instance) -> dict[int, int]:
@@ -341,11 +342,11 @@ class ScanNetSource:
         frame_ids = [p.stem for p in (folder / "color").glob("*.jpg")]
         poses = {}
         for frame_id in _select_frames(frame_ids, self.frame_skip, self.max_frames_per_scene):
-            pose = read_matrix(folder / "pose" / f"{frame_id}.txt")
+            pose = read_pose(folder / "pose" / f"{frame_id}.txt")
             for sub, ext in (("depth", "png"), ("color", "jpg")):
                 if not (folder / sub / f"{frame_id}.{ext}").is_file():
                     raise SceneError(f"{folder / sub / f'{frame_id}.{ext}'}: file is missing")
-            if np.all(np.isfinite(pose)):
+            if pose is not None:
                 poses[frame_id] = pose
             else:
                 logger.info("%s: skipping frame %s (no tracked pose)", scene_id, frame_id)
@@ -358,6 +359,11 @@ class ScanNetSource:
                                  f"got {raw.dtype} {raw.shape}")
             depth = raw.astype(np.float32) / self.depth_scale
             height, width = depth.shape
+            if not depth.any():
+                raise SceneError(f"{depth_path}: the depth frame is all zero (no valid reading)")
+            problem = principal_point_problem(intrinsics, width, height)
+            if problem:
+                raise SceneError(f"{depth_path} does not match {folder / 'intrinsic' / 'intrinsic_depth.txt'}: {problem}")
             image = read_image(folder / "color" / f"{frame_id}.jpg", "RGB")
             if image.shape[:2] != (height, width):
                 image = np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ..scene import SceneError
+from ..validation import check_pose
 
 # PLY scalar type names (both spellings) -> numpy little-endian dtypes.
 _PLY_TYPES = {
@@ -136,6 +137,10 @@ def read_ply(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         colors = np.full((len(vertices), 3), 128, np.uint8)
     if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
         raise SceneError(f"{path}: face indices out of range for {len(vertices)} vertices")
+    bad = ~np.isfinite(vertices).all(axis=1)
+    if bad.any():
+        raise SceneError(f"{path}: {int(bad.sum())} of {len(vertices)} vertices have NaN or infinite coordinates "
+                         f"(first: vertex {int(np.argmax(bad))})")
     return vertices, colors, faces
 
 
@@ -160,6 +165,8 @@ def read_segments(path: Path, num_vertices: int) -> np.ndarray:
     if seg.shape != (num_vertices,) or not np.issubdtype(seg.dtype, np.integer):
         raise SceneError(f"{path}: 'segIndices' must hold one integer per mesh vertex "
                          f"({num_vertices}), got shape {seg.shape} of {seg.dtype}")
+    if seg.size and seg.max() < 0:
+        raise SceneError(f"{path}: every segment id is negative: the over-segmentation is empty or corrupt")
     return seg.astype(np.int64)
 
 
@@ -178,6 +185,10 @@ def read_aggregation(path: Path) -> list[dict]:
                         "segments": [int(s) for s in group["segments"]]})
         except (AttributeError, KeyError, TypeError, ValueError) as err:
             raise SceneError(f"{path}: segGroups[{i}] needs objectId, label and segments") from err
+    ids = [g["objectId"] for g in out]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise SceneError(f"{path}: duplicate objectId(s) {duplicates[:5]} in segGroups (each object needs its own id)")
     return out
 
 
@@ -200,6 +211,19 @@ def read_axis_alignment(path: Path) -> np.ndarray:
     return values.reshape(4, 4)
 
 
+def read_pose(path: Path) -> np.ndarray | None:
+    """A camera-to-world pose file: the 4x4 matrix, None for ScanNet's untracked frames (-inf
+    rows), `SceneError` naming the file when it is not a rigid transform (a singular matrix, for
+    one). Gravity is checked later, in the aligned frame (`validation.validate_frame`)."""
+    pose = read_matrix(path)
+    if not np.all(np.isfinite(pose)):
+        return None
+    try:
+        return check_pose(pose, str(path), gravity=False)
+    except ValueError as err:
+        raise SceneError(str(err)) from None
+
+
 def read_matrix(path: Path) -> np.ndarray:
     """A 4x4 whitespace-separated matrix (``pose/*.txt``, ``intrinsic/*.txt``). May be non-finite:
     ScanNet marks frames without tracking with ``-inf`` poses, which callers skip."""
@@ -213,6 +237,17 @@ def read_matrix(path: Path) -> np.ndarray:
     if values.shape != (4, 4):
         raise SceneError(f"{path}: expected a 4x4 matrix, got shape {values.shape}")
     return values
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """A `.npy` array (pickles refused), naming the file in any error."""
+    path = Path(path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError as err:
+        raise SceneError(f"{path}: file is missing") from err
+    except (OSError, ValueError) as err:
+        raise SceneError(f"{path}: unreadable .npy ({err})") from err
 
 
 def read_image(path: Path, mode: str | None = None) -> np.ndarray:
@@ -229,4 +264,4 @@ def read_image(path: Path, mode: str | None = None) -> np.ndarray:
 
 
 __all__ = ["read_ply", "read_json", "read_segments", "read_aggregation", "read_axis_alignment",
-           "read_matrix", "read_image"]
+           "read_matrix", "read_pose", "read_npy", "read_image"]

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..camera import box_pixel_rect, camera_pose, project
 from ..geometry import footprint, polygon_distance
-from ..render import Box, Room, box_pixel_rect, camera_pose, project, render_boxes
+from ..render import Box, Room, render_boxes
 from ..scene import Frame, Scene, SceneError, SceneObject
 
 
@@ -57,20 +58,11 @@ CATEGORIES = {
     "vase": CategorySpec((0.1, 0.25), (0.1, 0.25), (0.2, 0.5), small=True),
 }
 
-COLORS = {
-    "white": (235, 235, 230),
-    "black": (35, 35, 38),
-    "gray": (128, 128, 128),
-    "brown": (120, 75, 40),
-    "red": (200, 40, 40),
-    "blue": (45, 80, 200),
-    "green": (50, 150, 60),
-    "yellow": (225, 200, 50),
-    "orange": (235, 130, 35),
-    "pink": (230, 140, 175),
-    "purple": (125, 60, 160),
-    "beige": (215, 195, 160),
-}
+COLORS = {  # colour word -> RGB
+    "white": (235, 235, 230), "black": (35, 35, 38), "gray": (128, 128, 128), "brown": (120, 75, 40),
+    "red": (200, 40, 40), "blue": (45, 80, 200), "green": (50, 150, 60), "yellow": (225, 200, 50),
+    "orange": (235, 130, 35), "pink": (230, 140, 175), "purple": (125, 60, 160), "beige": (215, 195, 160),
+}  # fmt: skip
 
 MATERIALS = ("wood", "metal", "fabric", "plastic", "leather", "glass")
 
