@@ -201,3 +201,33 @@ def test_category_filter_in_build_msmu_cli_and_card(tmp_path, capsys):
     assert "'sizes'" in err and all(name in err for name in CATEGORY_NAMES)
     assert main(["build", "--output", str(tmp_path / "bad"), "--question-kinds", "position.up", "--no-progress"]) == 2
     assert "'position.up'" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_overwrite_replaces_only_folders_this_builder_wrote(tmp_path):
+    out = build_msmu("synthetic", tmp_path / "out", **SMALL)
+    assert build_msmu("synthetic", out, overwrite=True, **SMALL) == out  # its own folder: replaced
+    home = tmp_path / "home"
+    (home / "documents").mkdir(parents=True)
+    (home / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not an MSMU folder written by this builder"):
+        build_msmu("synthetic", home, overwrite=True, **SMALL)
+    assert (home / "notes.txt").read_text() == "keep me"
+    (out / "extra.txt").write_text("x")  # a builder folder with something else in it is not replaced either
+    with pytest.raises(FileExistsError, match="other files"):
+        build_msmu("synthetic", out, overwrite=True, **SMALL)
+
+
+def test_temporaries_of_killed_builds_are_removed_and_live_ones_kept(tmp_path):
+    import os
+
+    dead = tmp_path / ".out.tmp-dead"
+    dead.mkdir()
+    (dead / ".msmu-build-pid").write_text("999999999")  # no such process
+    legacy = tmp_path / ".out.tmp-legacy"  # left by an older build: no pid file
+    legacy.mkdir()
+    live = tmp_path / ".out.tmp-live"
+    live.mkdir()
+    (live / ".msmu-build-pid").write_text(str(os.getppid()))  # a running process: another build
+    build_msmu("synthetic", tmp_path / "out", **SMALL)
+    assert not dead.exists() and not legacy.exists() and live.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.tmp-live", "out"]

@@ -192,6 +192,8 @@ def remove_stale_temporaries(output_dir: Path) -> list[Path]:
                 pid = None
             if pid is not None and pid != os.getpid() and _alive(pid):
                 continue  # another build in progress
+            if (path / "previous").is_dir() and not output_dir.exists():
+                os.replace(path / "previous", output_dir)  # killed while publishing: restore the old folder
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
