@@ -1,0 +1,331 @@
+"""SD-VLM on LLaVA-OneVision: the depth encoding added to OneVision's packed visual tokens.
+
+OneVision projects every tile (the base view, then the anyres grid) separately and then packs them
+(`pack_image_features`: tile order, unpadding, optional bilinear downsampling, a newline token after
+every row of the grid and after a single-tile image). The depth of each tile is pooled over the
+vision patch cells and then packed by that same method, so each visual token gets the depth of
+exactly the pixels its features come from; newline tokens get no encoding.
+
+Like the LLaVA class, the encoding has no parameters: a plain `LlavaOnevisionForConditionalGeneration`
+checkpoint loads with no missing or unexpected keys, and without depth the model computes exactly
+what the plain class computes.
+"""
+
+import inspect
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import LlavaOnevisionForConditionalGeneration, LlavaOnevisionModel
+from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
+from transformers.models.llava_onevision.modeling_llava_onevision import image_size_to_num_patches
+from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
+
+from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
+from .depth_encoding import add_depth_encoding, encode_token_depth
+
+# Channels packed like the features: depth (0 = none), "has depth", "is a visual token".
+_PACK_CHANNELS = 3
+
+
+class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
+    """[`LlavaOnevisionModel`] whose packed image features carry the depth encoding.
+
+    The depth logic lives here, in the base model, because TRL's SFTTrainer (and any code using
+    `model.base_model`) calls this class directly.
+    """
+
+    config: SDVLMLlavaOnevisionConfig
+    config_class = SDVLMLlavaOnevisionConfig
+
+    def tiles_per_image(self, image_sizes: torch.Tensor, batch_num_images=None) -> list[int]:
+        """The number of tiles of each image, as `get_image_features` counts them."""
+        if batch_num_images is None:
+            need_tiling = [True] * len(image_sizes)
+        else:
+            need_tiling = [int(n) == 1 for n in batch_num_images for _ in range(int(n))]
+        tile = self.config.vision_config.image_size
+        return [
+            image_size_to_num_patches(size, self.config.image_grid_pinpoints, tile) if tiled else 1
+            for size, tiled in zip(image_sizes, need_tiling)
+        ]
+
+    def depth_token_values(
+        self,
+        depth_values: torch.Tensor,
+        image_sizes: torch.Tensor,
+        vision_aspect_ratio: str,
+        batch_num_images=None,
+        num_extra_tokens: int = 0,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Each image's pooled depth in the order of its packed visual tokens.
+
+        The per-tile patch cells are packed by OneVision's own `pack_image_features`, together
+        with their validity and a "visual token" flag; the newline value (0, 0, 0) marks the
+        newline tokens. Where packing downsamples (bilinear), depth and validity are mixed with the
+        features' weights, so a token's depth is the weighted mean of its valid cells.
+
+        Args:
+            depth_values: `(num_images, max_tiles, grid, grid)` as the processor returns it (padded
+                tiles are ignored) or `(total_tiles, grid, grid)`; 0 = no valid pixel.
+            image_sizes: `(num_images, 2)` original (height, width).
+            vision_aspect_ratio, batch_num_images: as for `get_image_features`.
+            num_extra_tokens: tokens in front of each tile's patch tokens (a CLS kept by the
+                `"full"` strategy); like newlines they are not visual.
+
+        Returns:
+            `(values, visual)`: per image a `(tokens,)` float32 tensor (0 = no valid depth) and a
+            `(tokens,)` bool tensor, False for newline (and CLS) tokens.
+        """
+        cells = self._depth_cells(depth_values, image_sizes, batch_num_images)
+        cells = cells.to(device=self.image_newline.device, dtype=torch.float32)
+        cells = torch.nan_to_num(cells, nan=0.0, posinf=0.0, neginf=0.0).flatten(1)
+        if bool((cells < 0).any()):
+            raise ValueError("depth_values have negative values; depth must be >= 0 (0 marks no valid pixel)")
+        channels = torch.stack([cells, (cells > 0).to(torch.float32), torch.ones_like(cells)], dim=-1)
+        if num_extra_tokens:
+            channels = F.pad(channels, (0, 0, num_extra_tokens, 0))
+        per_image = torch.split(channels, self.tiles_per_image(image_sizes, batch_num_images), dim=0)
+        packed, _ = self.pack_image_features(
+            list(per_image),
+            image_sizes,
+            image_newline=channels.new_zeros(_PACK_CHANNELS),
+            vision_aspect_ratio=vision_aspect_ratio,
+        )
+        values, visual = [], []
+        for tokens in packed:
+            weighted, weight, is_visual = tokens.unbind(-1)
+            values.append(torch.where(weight > 0, weighted / weight.clamp(min=1e-12), 0.0))
+            visual.append(is_visual > 0.5)
+        return values, visual
+
+    def _depth_cells(self, depth_values, image_sizes, batch_num_images) -> torch.Tensor:
+        """`(total_tiles, grid, grid)`: the real tiles of every image, batch-padding tiles dropped."""
+        grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
+        if not torch.is_tensor(depth_values) or depth_values.dim() not in (3, 4):
+            shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
+            raise ValueError(
+                "depth_values must be a tensor of shape (num_images, max_tiles, grid, grid) or "
+                f"(total_tiles, grid, grid), got {shape}"
+            )
+        if tuple(depth_values.shape[-2:]) != (grid, grid):
+            raise ValueError(
+                f"depth_values hold {tuple(depth_values.shape[-2:])} cells per tile but the vision tower has "
+                f"{(grid, grid)} patches per tile; pass the processor's depth_values (pooled per patch)"
+            )
+        counts = self.tiles_per_image(image_sizes, batch_num_images)
+        if depth_values.dim() == 3:
+            if depth_values.shape[0] != sum(counts):
+                raise ValueError(
+                    f"wrong number of depth tiles: {depth_values.shape[0]} for {sum(counts)} image tiles "
+                    f"(per image: {counts})"
+                )
+            return depth_values
+        if depth_values.shape[0] != len(counts):
+            raise ValueError(f"wrong number of depth maps: {depth_values.shape[0]} depth maps for {len(counts)} images")
+        if depth_values.shape[1] < max(counts):
+            raise ValueError(
+                f"depth_values hold {depth_values.shape[1]} tiles per image but image "
+                f"{counts.index(max(counts))} has {max(counts)} tiles"
+            )
+        return torch.cat([image[:count] for image, count in zip(depth_values, counts)])
+
+    @merge_with_config_defaults
+    @can_return_tuple
+    def get_image_features(
+        self,
+        pixel_values: torch.Tensor,
+        image_sizes: torch.Tensor,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        vision_aspect_ratio: str | None = None,
+        batch_num_images: torch.LongTensor | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        """OneVision's packed image features, plus the depth encoding when depth is given.
+
+        Args:
+            pixel_values: `(num_images, max_tiles, 3, S, S)` or `(total_tiles, 3, S, S)`.
+            image_sizes: `(num_images, 2)` original (height, width).
+            depth_values: tiles aligned with `pixel_values`, `(num_images, max_tiles, S, S)` or
+                `(total_tiles, S, S)`, or None (no depth: the result is OneVision's exactly).
+                Ignored when `config.use_depth` is False.
+
+        Returns:
+            OneVision's output; `pooler_output` is a list of `(tokens, hidden)` packed features per
+            image. Newline tokens (and a CLS kept by the `"full"` strategy) get no encoding.
+        """
+        kwargs.pop("return_dict", None)
+        outputs = super().get_image_features(
+            pixel_values=pixel_values,
+            image_sizes=image_sizes,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            vision_aspect_ratio=vision_aspect_ratio,
+            batch_num_images=batch_num_images,
+            return_dict=True,
+            **kwargs,
+        )
+        if depth_values is None or not self.config.use_depth:
+            return outputs
+        grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
+        tokens_per_tile = outputs.last_hidden_state.shape[1] - (1 if vision_feature_select_strategy == "default" else 0)
+        values, visual = self.depth_token_values(
+            depth_values,
+            image_sizes,
+            vision_aspect_ratio,
+            batch_num_images,
+            num_extra_tokens=tokens_per_tile - grid * grid,
+        )
+        features = outputs.pooler_output
+        for index, (feature, value) in enumerate(zip(features, values)):
+            if feature.shape[0] != value.shape[0]:
+                raise ValueError(
+                    f"image {index}: {feature.shape[0]} image features but its depth packs to {value.shape[0]} tokens; "
+                    "the depth tiles do not match the image tiles"
+                )
+        encodings = []
+        for index, (value, is_visual) in enumerate(zip(values, visual)):
+            encoding = value.new_zeros(len(value), self.config.text_config.hidden_size)
+            encoding[is_visual] = encode_token_depth(value[is_visual], self.config, index)
+            encodings.append(encoding)
+        outputs.pooler_output = add_depth_encoding(features, encodings)
+        return outputs
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        image_sizes: torch.LongTensor | None = None,
+        *,
+        mm_encoder_outputs: dict | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        """OneVision's forward; `depth_values` (the processor's per-tile cells) is encoded into the image tokens.
+
+        The other arguments are OneVision's, passed on unchanged.
+        """
+        if depth_values is not None and self.config.use_depth:
+            if pixel_values is None:
+                raise ValueError(
+                    "depth_values were given without pixel_values: depth is encoded into the image tokens at "
+                    "prefill only, so pass it together with the images"
+                )
+            if mm_encoder_outputs is not None and mm_encoder_outputs.get("image") is not None:
+                raise ValueError("pass either pixel_values with depth_values or precomputed mm_encoder_outputs, not both")
+            # The call OneVision's forward makes (vision_aspect_ratio from the config, as there), plus depth.
+            image_outputs = self.get_image_features(
+                pixel_values,
+                image_sizes,
+                vision_feature_layer=kwargs.get("vision_feature_layer"),
+                vision_feature_select_strategy=kwargs.get("vision_feature_select_strategy"),
+                batch_num_images=kwargs.get("batch_num_images"),
+                depth_values=depth_values,
+                return_dict=True,
+            )
+            pixel_values, mm_encoder_outputs = None, {**(mm_encoder_outputs or {}), "image": image_outputs}
+        return super().forward(
+            input_ids=input_ids,
+            pixel_values=pixel_values,
+            image_sizes=image_sizes,
+            mm_encoder_outputs=mm_encoder_outputs,
+            **kwargs,
+        )
+
+
+class SDVLMLlavaOnevisionForConditionalGeneration(LlavaOnevisionForConditionalGeneration):
+    """[`LlavaOnevisionForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take `depth_values`.
+
+    `generate` encodes the images (and their depth) once before the first forward pass, so depth
+    is used at prefill only; decoding steps reuse the cached keys and values.
+    """
+
+    config: SDVLMLlavaOnevisionConfig
+    config_class = SDVLMLlavaOnevisionConfig
+
+    def __init__(self, config: SDVLMLlavaOnevisionConfig):
+        # Skip the parent __init__, which would build a plain model only to be replaced; the
+        # submodules and parameter names are OneVision's exactly.
+        super(LlavaOnevisionForConditionalGeneration, self).__init__(config)
+        self.model = SDVLMLlavaOnevisionModel(config)
+        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_image_features(self, pixel_values, image_sizes, depth_values=None, **kwargs):
+        """See [`SDVLMLlavaOnevisionModel.get_image_features`]."""
+        return self.model.get_image_features(
+            pixel_values=pixel_values, image_sizes=image_sizes, depth_values=depth_values, **kwargs
+        )
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        image_sizes: torch.LongTensor | None = None,
+        pixel_values_videos: torch.Tensor | None = None,
+        image_sizes_videos: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values=None,
+        inputs_embeds: torch.Tensor | None = None,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        vision_aspect_ratio: str | None = None,
+        batch_num_images: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        mm_encoder_outputs: dict | None = None,
+        depth_values: torch.Tensor | None = None,
+        **kwargs,
+    ):
+        """OneVision's forward with `depth_values` (None = no depth).
+
+        `depth_values` is named here because generate() only passes arguments that `forward` names;
+        OneVision hands it on to [`SDVLMLlavaOnevisionModel.forward`], the one place that encodes depth.
+        """
+        return super().forward(
+            input_ids=input_ids,
+            pixel_values=pixel_values,
+            image_sizes=image_sizes,
+            pixel_values_videos=pixel_values_videos,
+            image_sizes_videos=image_sizes_videos,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            vision_aspect_ratio=vision_aspect_ratio,
+            batch_num_images=batch_num_images,
+            labels=labels,
+            use_cache=use_cache,
+            logits_to_keep=logits_to_keep,
+            mm_encoder_outputs=mm_encoder_outputs,
+            depth_values=depth_values,
+            **kwargs,
+        )
+
+
+# generate() inspects `self.forward`'s signature at every step for auto-registered models; a
+# precomputed `__signature__` makes that a lookup.
+SDVLMLlavaOnevisionForConditionalGeneration.forward.__signature__ = inspect.signature(
+    SDVLMLlavaOnevisionForConditionalGeneration.forward
+)
+
+# Same parameters as OneVision, so OneVision's checkpoint renamings apply (registered here so the
+# copy loaded with trust_remote_code registers them too).
+register_checkpoint_conversion_mapping(
+    "sdvlm_llava_onevision", get_checkpoint_conversion_mapping("llava_onevision"), overwrite=True
+)
+register_checkpoint_conversion_mapping(
+    "SDVLMLlavaOnevisionModel", get_checkpoint_conversion_mapping("LlavaOnevisionModel"), overwrite=True
+)
+
+SDVLMLlavaOnevisionConfig.register_for_auto_class()
+SDVLMLlavaOnevisionModel.register_for_auto_class("AutoModel")
+SDVLMLlavaOnevisionForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+
+__all__ = ["SDVLMLlavaOnevisionModel", "SDVLMLlavaOnevisionForConditionalGeneration"]
