@@ -8,13 +8,51 @@ import math
 from typing import Literal
 
 from huggingface_hub.dataclasses import strict
-from transformers import LlavaConfig
+from transformers import LlavaConfig, PreTrainedConfig
 
 DEFAULT_DEPTH_ESTIMATOR = "depth-anything/Depth-Anything-V2-Large-hf"
 
 
 @strict
-class SDVLMConfig(LlavaConfig):
+class SDVLMDepthConfig(PreTrainedConfig):
+    r"""
+    The depth settings every SD-VLM family's config shares (see [`SDVLMConfig`] for their meaning).
+
+    A family config subclasses its transformers config and this class, e.g.
+    `class SDVLMQwen2_5_VLConfig(Qwen2_5_VLConfig, SDVLMDepthConfig)`, and defines a `__setattr__`
+    calling `checked_depth_value` so every assignment of a depth field is checked (`@strict` binds
+    each class's own `__setattr__`, so it cannot be inherited from here).
+    """
+
+    use_depth: bool = True
+    depth_scale: int | float = 100.0
+    depth_normalization: Literal["minmax", "none"] | str = "minmax"
+    depth_pe_base: int | float = 10000.0
+    depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        # A plain checkpoint's config.json carries the plain model_type ("llava", "qwen2_5_vl"); loaded
+        # into an SD-VLM class it is an SD-VLM config (and must say so, or transformers would treat
+        # the custom class as the plain one).
+        self.__dict__.pop("model_type", None)
+        hidden_size = self.get_text_config().hidden_size
+        if hidden_size % 2:
+            # The encoding interleaves sin and cos pairs over the language model's width.
+            raise ValueError(f"text_config.hidden_size must be even for the depth encoding, got {hidden_size}")
+
+
+def checked_depth_value(name: str, value):
+    """The value to store for config attribute `name`: depth fields validated, others unchanged.
+
+    Every SD-VLM config calls it from its own `__setattr__`, so depth fields are checked on every
+    assignment, not only in `__init__` (`from_pretrained(path, depth_scale=...)` sets overrides after
+    construction)."""
+    return _checked_depth_field(name, value) if name in _DEPTH_FIELDS else value
+
+
+@strict
+class SDVLMConfig(LlavaConfig, SDVLMDepthConfig):
     r"""
     [`LlavaConfig`] plus the depth settings of SD-VLM (arXiv 2509.17664).
 
@@ -56,28 +94,8 @@ class SDVLMConfig(LlavaConfig):
 
     model_type = "sdvlm"
 
-    use_depth: bool = True
-    depth_scale: int | float = 100.0
-    depth_normalization: Literal["minmax", "none"] | str = "minmax"
-    depth_pe_base: int | float = 10000.0
-    depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
-
     def __setattr__(self, name, value):
-        # Validated on every assignment, not only in __init__: `from_pretrained(path, depth_scale=...)`
-        # sets overrides after construction, and they must be checked all the same.
-        if name in _DEPTH_FIELDS:
-            value = _checked_depth_field(name, value)
-        super().__setattr__(name, value)
-
-    def __post_init__(self, **kwargs):
-        super().__post_init__(**kwargs)
-        # A plain LLaVA config.json carries model_type "llava"; loaded into this class it is an SD-VLM
-        # config (and must say so, or transformers would treat our custom class as LLaVA's).
-        self.__dict__.pop("model_type", None)
-        hidden_size = self.text_config.hidden_size
-        if hidden_size % 2:
-            # The encoding interleaves sin and cos pairs over the language model's width.
-            raise ValueError(f"text_config.hidden_size must be even for the depth encoding, got {hidden_size}")
+        super().__setattr__(name, checked_depth_value(name, value))
 
 
 _DEPTH_FIELDS = ("use_depth", "depth_scale", "depth_normalization", "depth_pe_base", "depth_estimator")
@@ -103,4 +121,4 @@ def _checked_depth_field(name: str, value):
     return float(value)
 
 
-__all__ = ["SDVLMConfig", "DEFAULT_DEPTH_ESTIMATOR"]
+__all__ = ["SDVLMConfig", "SDVLMDepthConfig", "DEFAULT_DEPTH_ESTIMATOR", "checked_depth_value"]

@@ -85,12 +85,17 @@ def report_empty_cells(depth: torch.Tensor, on_image: torch.Tensor, cell: int, i
     has_depth = (depth[:height, :width] > 0).reshape(blocks).any(dim=3).any(dim=1)
     has_image = on_image[:height, :width].reshape(blocks).any(dim=3).any(dim=1)
     empty = int((has_image & ~has_depth).sum())
+    warn_empty_cells(index, empty, int(has_image.sum()))
+    return empty
+
+
+def warn_empty_cells(index: int, empty: int, total: int) -> None:
+    """Say, naming the image, that `empty` of its `total` token cells hold no valid depth pixel."""
     if empty:
         logger.warning(
-            f"depth map {index}: {empty} of {int(has_image.sum())} token cells on the image have no valid depth "
-            "pixel; they take the image's mean depth"
+            f"depth map {index}: {empty} of {total} token cells on the image have no valid depth pixel; "
+            "they take the image's mean depth"
         )
-    return empty
 
 
 class DepthProcessorMixin:
@@ -229,4 +234,4 @@ class DepthProcessorMixin:
         return results
 
 
-__all__ = ["DepthProcessorMixin", "convert_depth_map", "image_hw", "report_empty_cells"]
+__all__ = ["DepthProcessorMixin", "convert_depth_map", "image_hw", "report_empty_cells", "warn_empty_cells"]

@@ -10,6 +10,12 @@ any number digit by digit) and spaces / newlines as tokens (so decoding gives th
 >>> model = build_tiny_model(processor)
 >>> model.config.model_type, model.config.use_depth
 ('sdvlm', True)
+
+Every family has a tiny builder (`family="llava"` by default, `"qwen2_5_vl"`, `"qwen3_vl"`):
+
+>>> processor = build_tiny_processor(texts=["How far?"], family="qwen2_5_vl")
+>>> build_tiny_model(processor, family="qwen2_5_vl").config.model_type
+'sdvlm_qwen2_5_vl'
 """
 
 import re
@@ -17,13 +23,34 @@ from collections.abc import Iterable
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
-from transformers import CLIPVisionConfig, LlamaConfig, PreTrainedTokenizerFast
+from transformers import CLIPVisionConfig, LlamaConfig, PreTrainedTokenizerFast, Qwen2VLImageProcessor
 
 from .configuration_sdvlm import SDVLMConfig
+from .configuration_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLConfig
+from .configuration_sdvlm_qwen3_vl import SDVLMQwen3VLConfig
 from .modeling_sdvlm import SDVLMForConditionalGeneration
+from .modeling_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLForConditionalGeneration
+from .modeling_sdvlm_qwen3_vl import SDVLMQwen3VLForConditionalGeneration
 from .processing_sdvlm import SDVLMProcessor, llava15_processor
+from .processing_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLProcessor
+from .processing_sdvlm_qwen3_vl import SDVLMQwen3VLProcessor
+from .qwen_depth import QWEN_CHAT_TEMPLATE
 
 SPECIAL_TOKENS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
+# Qwen's own special tokens (names as in the released tokenizers); no BOS, `<|im_end|>` ends a turn.
+QWEN_SPECIAL_TOKENS = {
+    "image_token": "<|image_pad|>",
+    "video_token": "<|video_pad|>",
+    "vision_start_token": "<|vision_start|>",
+    "vision_end_token": "<|vision_end|>",
+}
+QWEN_TURN_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
+FAMILIES = ("llava", "qwen2_5_vl", "qwen3_vl")
+# family: (processor class, config class, model class, default patch size)
+QWEN_FAMILIES = {
+    "qwen2_5_vl": (SDVLMQwen2_5_VLProcessor, SDVLMQwen2_5_VLConfig, SDVLMQwen2_5_VLForConditionalGeneration, 14),
+    "qwen3_vl": (SDVLMQwen3VLProcessor, SDVLMQwen3VLConfig, SDVLMQwen3VLForConditionalGeneration, 16),
+}
 # Letter runs, single digits, single whitespace characters, single other characters.
 PIECE_PATTERN = r"[^\W\d_]+|\d|\s|[^\w\s]|_"
 VICUNA_WORDS = (
@@ -38,29 +65,52 @@ def _pieces(text: str) -> list[str]:
     return re.findall(PIECE_PATTERN, text)
 
 
-def build_tiny_tokenizer(texts: Iterable[str] = (), extra_tokens: Iterable[str] = ()) -> PreTrainedTokenizerFast:
+def _check_family(family: str) -> None:
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+
+
+def build_tiny_tokenizer(
+    texts: Iterable[str] = (), extra_tokens: Iterable[str] = (), family: str = "llava"
+) -> PreTrainedTokenizerFast:
     """Word-level tokenizer over `texts` (plus the vicuna template, digits, units).
 
     Args:
         texts: texts whose words enter the vocabulary (questions, answers).
         extra_tokens: more vocabulary entries, kept whole.
+        family: `"llava"`: adds `<s>` at the start, `<image>` is a special token. A Qwen family:
+            Qwen's special tokens (`<|image_pad|>`, `<|vision_start|>`, `<|im_start|>`, ...), no BOS,
+            `<|im_end|>` as end of sequence, `<|endoftext|>` as padding.
 
     Returns:
-        A `PreTrainedTokenizerFast` that adds `<s>` at the start, pads on the left (for batched
-        generation) and decodes back to the text; `<image>` is a special token.
+        A `PreTrainedTokenizerFast` that pads on the left (for batched generation) and decodes back
+        to the text.
     """
+    _check_family(family)
+    qwen = family != "llava"
+    specials = SPECIAL_TOKENS + ((*QWEN_SPECIAL_TOKENS.values(), *QWEN_TURN_TOKENS) if qwen else ())
     vocab_pieces = set(_pieces(VICUNA_WORDS + BASE_TEXT))
     for text in texts:
         vocab_pieces.update(_pieces(text))
     vocab_pieces.update(extra_tokens)
-    vocab_pieces.difference_update(SPECIAL_TOKENS)
-    vocab = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
+    vocab_pieces.difference_update(specials)
+    vocab = {token: index for index, token in enumerate(specials)}
     for token in sorted(vocab_pieces):
         vocab[token] = len(vocab)
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Split(Regex(PIECE_PATTERN), behavior="isolated")
     # Pieces include their whitespace, so decoding is plain concatenation.
     backend.decoder = decoders.Fuse()
+    if qwen:
+        return PreTrainedTokenizerFast(
+            tokenizer_object=backend,
+            eos_token="<|im_end|>",
+            unk_token="<unk>",
+            pad_token="<|endoftext|>",
+            extra_special_tokens={**QWEN_SPECIAL_TOKENS, "im_start_token": "<|im_start|>"},
+            padding_side="left",
+            model_max_length=4096,
+        )
     backend.post_processor = processors.TemplateProcessing(
         single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", vocab["<s>"])]
     )
@@ -83,9 +133,11 @@ def build_tiny_processor(
     vision_feature_select_strategy: str = "default",
     estimate_missing_depth: bool = False,
     do_pad: bool = True,
+    family: str = "llava",
     **processor_kwargs,
-) -> SDVLMProcessor:
-    """A processor for the tiny preset: original LLaVA's geometry (pad to square, resize, crop).
+):
+    """A processor for the tiny preset: original LLaVA's geometry (pad to square, resize, crop), or a
+    Qwen family's (`smart_resize` to multiples of `2 * patch_size`, at most `image_size^2` pixels).
 
     Args:
         texts: texts for the tokenizer's vocabulary.
@@ -95,10 +147,30 @@ def build_tiny_processor(
             offline use; pass depth or inject an estimator with `set_depth_estimator`).
         do_pad: pad to a square before resizing (original LLaVA); False gives CLIP's
             resize-shortest-edge + center-crop (the llava-hf checkpoints).
+        family: `"llava"`, `"qwen2_5_vl"` or `"qwen3_vl"`.
 
     Returns:
-        [`SDVLMProcessor`] with the vicuna_v1 chat template.
+        [`SDVLMProcessor`] with the vicuna_v1 chat template, or the family's SD-VLM processor with
+        a ChatML template (`QWEN_CHAT_TEMPLATE`) and no video processor.
     """
+    _check_family(family)
+    if family != "llava":
+        processor_class = QWEN_FAMILIES[family][0]
+        merge = 2
+        image_processor = Qwen2VLImageProcessor(
+            patch_size=patch_size,
+            merge_size=merge,
+            temporal_patch_size=2,
+            min_pixels=(patch_size * merge) ** 2,
+            max_pixels=image_size * image_size,
+        )
+        return processor_class(
+            image_processor=image_processor,
+            tokenizer=build_tiny_tokenizer(texts, family=family),
+            chat_template=QWEN_CHAT_TEMPLATE,
+            estimate_missing_depth=estimate_missing_depth,
+            **processor_kwargs,
+        )
     return llava15_processor(
         build_tiny_tokenizer(texts),
         image_size,
@@ -166,15 +238,108 @@ def tiny_sdvlm_config(
     return SDVLMConfig(**settings)
 
 
-def build_tiny_model(processor: SDVLMProcessor, seed: int = 0, **overrides) -> SDVLMForConditionalGeneration:
-    """A randomly initialised tiny SD-VLM (deterministic for a seed); see [`tiny_sdvlm_config`]."""
-    config = tiny_sdvlm_config(processor, **overrides)
+def tiny_qwen_config(
+    processor,
+    family: str,
+    vision_hidden_size: int = 32,
+    vision_layers: int = 2,
+    text_hidden_size: int = 64,
+    text_layers: int = 2,
+    num_heads: int = 4,
+    **overrides,
+):
+    """A Qwen family's SD-VLM config matching `processor` (vocabulary, patch size, special tokens).
+
+    Qwen2.5-VL's window attention gets 2 x 2-token windows (so the tower's window order is really
+    exercised); Qwen3-VL feeds deepstack features from its first vision layer.
+    """
+    tokenizer, image_processor = processor.tokenizer, processor.image_processor
+    config_class = QWEN_FAMILIES[family][1]
+    vision = dict(
+        depth=vision_layers,
+        hidden_size=vision_hidden_size,
+        intermediate_size=vision_hidden_size * 2,
+        num_heads=num_heads,
+        out_hidden_size=text_hidden_size,
+        patch_size=image_processor.patch_size,
+        spatial_merge_size=image_processor.merge_size,
+        temporal_patch_size=image_processor.temporal_patch_size,
+    )
+    head_dim = text_hidden_size // num_heads
+    # 3D rope over (t, h, w): the head's half-width split in three
+    mrope_section = [head_dim // 2 - 2 * (head_dim // 6), head_dim // 6, head_dim // 6]
+    text = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=text_hidden_size,
+        intermediate_size=text_hidden_size * 2,
+        num_hidden_layers=text_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_heads // 2,
+        max_position_embeddings=4096,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section},
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    if family == "qwen2_5_vl":
+        vision.update(window_size=2 * image_processor.patch_size * image_processor.merge_size, fullatt_block_indexes=[1])
+    else:
+        vision.update(num_position_embeddings=64, deepstack_visual_indexes=[0])
+        text.update(head_dim=head_dim)
+    settings = dict(
+        vision_config=vision,
+        text_config=text,
+        image_token_id=processor.image_token_id,
+        video_token_id=processor.video_token_id,
+        vision_start_token_id=tokenizer.convert_tokens_to_ids("<|vision_start|>"),
+        vision_end_token_id=tokenizer.convert_tokens_to_ids("<|vision_end|>"),
+        depth_estimator=processor.depth_estimator,
+    )
+    settings.update(overrides)
+    return config_class(**settings)
+
+
+def build_tiny_model(processor, seed: int = 0, family: str | None = None, **overrides):
+    """A randomly initialised tiny SD-VLM (deterministic for a seed) of `family`.
+
+    Args:
+        processor: from [`build_tiny_processor`] for the same family.
+        seed: weight initialisation seed.
+        family: `"llava"`, `"qwen2_5_vl"` or `"qwen3_vl"`; None = the processor's family.
+        overrides: sizes and config fields, see [`tiny_sdvlm_config`] / [`tiny_qwen_config`].
+    """
+    family = family or processor_family(processor)
+    _check_family(family)
+    if family != processor_family(processor):
+        raise ValueError(f"family {family!r} does not match the {type(processor).__name__} processor")
+    if family == "llava":
+        config, model_class = tiny_sdvlm_config(processor, **overrides), SDVLMForConditionalGeneration
+    else:
+        config, model_class = tiny_qwen_config(processor, family, **overrides), QWEN_FAMILIES[family][2]
     torch.manual_seed(seed)
-    model = SDVLMForConditionalGeneration(config)
+    model = model_class(config)
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     model.generation_config.bos_token_id = processor.tokenizer.bos_token_id
     return model.eval()
 
 
-__all__ = ["build_tiny_model", "build_tiny_processor", "build_tiny_tokenizer", "tiny_sdvlm_config"]
+def processor_family(processor) -> str:
+    """The family of an SD-VLM processor (`"llava"`, `"qwen2_5_vl"`, `"qwen3_vl"`)."""
+    for family, (processor_class, *_) in QWEN_FAMILIES.items():
+        if isinstance(processor, processor_class):
+            return family
+    if isinstance(processor, SDVLMProcessor):
+        return "llava"
+    raise ValueError(f"not an SD-VLM processor: {type(processor).__name__}")
+
+
+__all__ = [
+    "FAMILIES",
+    "build_tiny_model",
+    "build_tiny_processor",
+    "build_tiny_tokenizer",
+    "processor_family",
+    "tiny_qwen_config",
+    "tiny_sdvlm_config",
+]
