@@ -13,7 +13,8 @@ $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev,benchmarks]"
+	$(PY) -m pip install -q -e ".[dev,benchmarks,lmms]"
+	$(PY) -m pip install -q --no-deps lmms-eval==0.7.3  # why --no-deps: setup.py, extra "lmms"
 	touch $(STAMP)
 
 quickstart: install

@@ -35,6 +35,18 @@ EXTRAS = {
         "av>=14,<16",
         "pycocotools>=2.0.8",
     ],
+    # lmms-eval's adapter and msmu_bench task (sdvlm/harness/). lmms-eval 0.7.3 itself is installed
+    # with `pip install --no-deps lmms-eval==0.7.3` (the Makefile does): its own requirements pull
+    # torchvision (which switches transformers' image processors to their torchvision backend, so
+    # pixel values would change everywhere), opencv, wandb, openai, yt-dlp and ~60 more packages.
+    # These are the ones it needs to import, run a generate_until task and print its table.
+    "lmms": [
+        "loguru>=0.7",
+        "sacrebleu>=2.4",
+        "tenacity>=8.3",
+        "pytablewriter>=0.38",
+        "av>=14,<16",
+    ],
 }
 
 setup(
@@ -46,7 +58,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["modeling_sdvlm*", "dataset_builders*", "metrics*", "sdvlm*"]),
-    package_data={"metrics.msmu_accuracy": ["README.md", "requirements.txt"], "dataset_builders.msmu": ["*.json", "*.md"]},
+    package_data={"metrics.msmu_accuracy": ["README.md", "requirements.txt"], "dataset_builders.msmu": ["*.json", "*.md"],
+                  "sdvlm.harness": ["tasks/*/*.yaml", "tasks/*/*.py"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={
@@ -58,6 +71,8 @@ setup(
             "sdvlm-space=sdvlm.space:main",
             "sdvlm-convert=modeling_sdvlm.convert_sdvlm_original_to_hf:main",
             "msmu-build=dataset_builders.msmu.__main__:main",
-        ]
+        ],
+        # lmms-eval 0.7 finds external models through this group: `lmms-eval --model sdvlm`.
+        "lmms_eval.models": ["sdvlm=sdvlm.harness.lmms_model:manifest"],
     },
 )

@@ -17,15 +17,21 @@ from dataset_builders.msmu.templates import CATEGORY_NAMES
 from .base import Benchmark, ordered_table
 
 
-def load(source: str, split: str = "test", **_):
+def with_category_names(dataset):
+    """`category` as the type names (the builder stores a ClassLabel)."""
     from ..evaluation import item_categories
+
+    categories = item_categories(dataset)
+    return dataset.remove_columns("category").add_column("category", categories)
+
+
+def load(source: str, split: str = "test", **_):
     from ..train import load_msmu
 
     dataset = load_msmu(source)[split]
     if len(dataset) == 0:
         raise ValueError(f"MSMU split {split!r} of {source!r} is empty")
-    categories = item_categories(dataset)
-    dataset = dataset.remove_columns("category").add_column("category", categories)
+    dataset = with_category_names(dataset)
     return dataset.add_column("id", [f"{split}-{index}" for index in range(len(dataset))])
 
 
@@ -40,4 +46,4 @@ def score(predictions: list[str], rows, **_) -> tuple[dict, list[dict]]:
 BENCHMARK = Benchmark(name="msmu", hub_id="msmu", title="MSMU-Bench", score_name="msmu_score", load=load,
                       score=score, columns=tuple(CATEGORY_NAMES))
 
-__all__ = ["load", "score", "BENCHMARK"]
+__all__ = ["with_category_names", "load", "score", "BENCHMARK"]

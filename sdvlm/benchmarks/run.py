@@ -67,34 +67,42 @@ def frames_prompt(processor, question: str, num_images: int) -> str:
                                          add_generation_prompt=True)
 
 
-@torch.no_grad()
-def generate_video_answers(model, processor, rows, *, num_frames: int, batch_size: int = 1, max_new_tokens: int = 24,
-                           depth_cache: DepthCache | None = None, indices: list[int] | None = None,
-                           progress: bool = True) -> list[str]:
-    """Greedy answers to `rows[i]["question"]` about `num_frames` frames of `rows[i]["video"]`.
+class VideoFrames:
+    """`row -> num_frames frames of row["video"]`, keeping the last video's frames (VSI-Bench asks
+    many questions per scene)."""
 
-    Each frame is one image of the prompt; with `config.use_depth` each frame gets its own depth
-    map (estimated once per distinct frame into `depth_cache`). Decoded frames of the last video
-    are reused (VSI-Bench asks many questions per scene).
+    def __init__(self, num_frames: int):
+        self.num_frames = num_frames
+        self._video, self._frames = None, None
+
+    def __call__(self, row) -> list:
+        if row["video"] != self._video:
+            self._video, self._frames = row["video"], sample_frames(row["video"], self.num_frames)
+        return self._frames
+
+
+@torch.no_grad()
+def generate_multi_image_answers(model, processor, rows, images_of, *, batch_size: int = 1, max_new_tokens: int = 24,
+                                 depth_cache: DepthCache | None = None, indices: list[int] | None = None,
+                                 progress: bool = True) -> list[str]:
+    """Greedy answers to `rows[i]["question"]` about the images `images_of(rows[i])` (video frames,
+    several photos), each image one placeholder of the prompt (`frames_prompt`).
+
+    With `config.use_depth` every image gets its own depth map, estimated once per distinct image
+    into `depth_cache`.
     """
     use_depth = bool(getattr(model.config, "use_depth", False))
     if use_depth and depth_cache is None:
-        raise ValueError("a depth model needs a depth_cache to hold the per-frame estimates")
+        raise ValueError("a depth model needs a depth_cache to hold the per-image estimates")
     indices = list(range(len(rows))) if indices is None else list(indices)
-    last_video, last_frames = None, None
     answers: list[str] = []
     for start in tqdm(range(0, len(indices), batch_size), desc="Generating", disable=not progress):
         chunk = [rows[i] for i in indices[start : start + batch_size]]
-        images, depth = [], []
-        for row in chunk:
-            if row["video"] != last_video:
-                last_video, last_frames = row["video"], sample_frames(row["video"], num_frames)
-            images.append(last_frames)
-            if use_depth:
-                depth += [depth_cache.get(key) for key in depth_cache.fill(last_frames)]
-        prompts = [frames_prompt(processor, row["question"], len(frames)) for row, frames in zip(chunk, images)]
-        inputs = processor(images=images, text=prompts, depth=depth if use_depth else None, estimate_depth=False,
-                           padding=True, padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]),
+        images = [images_of(row) for row in chunk]
+        depth = [depth_cache.get(key) for group in images for key in depth_cache.fill(group)] if use_depth else None
+        prompts = [frames_prompt(processor, row["question"], len(group)) for row, group in zip(chunk, images)]
+        inputs = processor(images=images, text=prompts, depth=depth, estimate_depth=False, padding=True,
+                           padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]),
                            return_tensors="pt").to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
@@ -132,7 +140,7 @@ def evaluate_benchmark(args, bench_args: BenchmarkArguments) -> dict:
         common = {"batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens, "depth_cache": cache,
                   "indices": shard, "progress": accelerator.is_local_main_process}
         if "video" in rows.column_names:
-            answers = generate_video_answers(model, processor, rows, num_frames=bench_args.num_frames, **common)
+            answers = generate_multi_image_answers(model, processor, rows, VideoFrames(bench_args.num_frames), **common)
         else:
             answers = generate_answers(model, processor, rows, seed=args.seed, **common)
         pairs = gather_object(list(zip(shard, answers)))
@@ -171,4 +179,4 @@ def _jsonable(value):
     return float(value)
 
 
-__all__ = ["BenchmarkArguments", "frames_prompt", "generate_video_answers", "evaluate_benchmark"]
+__all__ = ["BenchmarkArguments", "frames_prompt", "VideoFrames", "generate_multi_image_answers", "evaluate_benchmark"]

@@ -1,0 +1,77 @@
+"""SD-VLM and MSMU-Bench in lmms-eval, offline: `lmms-eval --model sdvlm ... --tasks msmu_bench
+--include_path sdvlm/harness/tasks --limit 8` reports the score `sdvlm-evaluate` reports on the same items."""
+
+import glob
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sdvlm.benchmarks.testing import write_tiny_checkpoint
+from sdvlm.evaluation import main as sdvlm_evaluate
+from sdvlm.testing import all_texts, write_tiny_msmu
+
+pytest.importorskip("lmms_eval", reason="lmms-eval is installed by `make test` (the `lmms` extra + lmms-eval --no-deps)")
+
+ENTRY_POINT = "sdvlm = sdvlm.harness.lmms_model:manifest"
+
+
+def entry_point_path(tmp_path) -> list[str]:
+    """Where the `lmms_eval.models` entry point comes from: the installed package's metadata
+    (`pip install -e .`), else a metadata folder written here (an environment installed before
+    the entry point existed)."""
+    if any(ep.name == "sdvlm" for ep in importlib.metadata.entry_points(group="lmms_eval.models")):
+        return []
+    info = tmp_path / "entry" / "sdvlm_lmms_entry-0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sdvlm-lmms-entry\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text(f"[lmms_eval.models]\n{ENTRY_POINT}\n")
+    return [str(tmp_path / "entry")]
+
+
+@pytest.mark.slow
+def test_lmms_eval_msmu_bench_matches_sdvlm_evaluate(tmp_path, repo_root):
+    data = write_tiny_msmu(tmp_path / "msmu", num_train_frames=2, num_test_frames=5)  # 10 test items
+    ckpt = write_tiny_checkpoint(tmp_path / "ckpt", all_texts(data))
+
+    sdvlm_evaluate(["--model_name_or_path", str(ckpt), "--dataset_name", str(data), "--max_samples", "8",
+                    "--batch_size", "1", "--depth_source", "estimate", "--depth_cache_dir", str(tmp_path / "cache-a"),
+                    "--output_dir", str(tmp_path / "sdvlm"), "--update_model_card", "false"])
+    ours = json.loads((tmp_path / "sdvlm" / "results.json").read_text())
+
+    env = {**os.environ, "MSMU_BENCH_PATH": str(data), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(repo_root), *entry_point_path(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    # A separate depth cache: lmms-eval estimates depth itself.
+    command = [sys.executable, "-m", "lmms_eval", "--model", "sdvlm",
+               "--model_args", f"pretrained={ckpt},depth=estimate,depth_cache={tmp_path / 'cache-b'}",
+               "--tasks", "msmu_bench", "--include_path", str(repo_root / "sdvlm" / "harness" / "tasks"),
+               "--limit", "8", "--batch_size", "1", "--output_path", str(tmp_path / "lmms"), "--log_samples"]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    (results_file,) = glob.glob(str(tmp_path / "lmms" / "*" / "*_results.json"))
+    reported = json.loads(open(results_file).read())["results"]["msmu_bench"]
+    (samples_file,) = glob.glob(str(tmp_path / "lmms" / "*" / "*_samples_msmu_bench.jsonl"))
+    samples = sorted((json.loads(line) for line in open(samples_file)), key=lambda s: s["doc_id"])
+
+    assert len(samples) == 8 == ours["num_items"]
+    answers = [s["filtered_resps"] if isinstance(s["filtered_resps"], str) else s["filtered_resps"][0] for s in samples]
+    assert answers == [item["prediction"] for item in ours["items"]]
+    assert reported["msmu_score,none"] == pytest.approx(ours["scores"]["msmu_score"])
+    assert reported["success_rate,none"] == pytest.approx(ours["scores"]["success_rate"])
+    for category, rate in ours["scores"]["per_category"].items():
+        assert reported[f"{category},none"] == pytest.approx(rate)
+    # Depth reached the model: each image (two questions each) was estimated once into lmms-eval's cache.
+    assert len(list((tmp_path / "cache-b").rglob("*.safetensors"))) == 4
+
+
+def test_sdvlm_model_rejects_unknown_arguments_and_depth_modes(tmp_path):
+    from sdvlm.harness.lmms_model import SDVLMLmms
+
+    with pytest.raises(ValueError, match="depth='metric'"):
+        SDVLMLmms(pretrained=str(tmp_path), depth="metric")
+    with pytest.raises(ValueError, match="unknown sdvlm model_args \\['temperature'\\]"):
+        SDVLMLmms(pretrained=str(tmp_path), temperature="0")
