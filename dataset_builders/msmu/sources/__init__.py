@@ -8,7 +8,7 @@ for, so the others work without it.
 
 from ..scene import SceneSource
 
-SCENE_SOURCES = ("synthetic", "scannet", "rgbd")
+SCENE_SOURCES = ("synthetic", "scannet", "scannetpp", "sunrgbd", "arkitscenes", "rgbd")
 SOURCES = SCENE_SOURCES + ("released",)
 
 

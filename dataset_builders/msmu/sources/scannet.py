@@ -41,6 +41,7 @@ Missing or corrupt files raise `SceneError` naming the file.
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -323,61 +324,94 @@ class ScanNetSource:
         intrinsics = np.array([k[0, 0], k[1, 1], k[0, 2], k[1, 2]], np.float64)
         if not np.all(np.isfinite(intrinsics)) or intrinsics[0] <= 0 or intrinsics[1] <= 0:
             raise SceneError(f"{folder / 'intrinsic' / 'intrinsic_depth.txt'}: invalid intrinsics {intrinsics}")
-        aligned = transform(align, vertices)
-
-        vertex_object = np.full(len(vertices), -1, np.int64)
-        objects = []
-        for group in groups:
-            category = clean_category(group["label"])
-            members = np.isin(segments, group["segments"])
-            if category is None or members.sum() < self.min_object_vertices:
-                continue
-            vertex_object[members] = group["objectId"]
-            objects.append(_make_object(group["objectId"], category, aligned[members], colors[members],
-                                        self.max_object_points))
-        # A face is an object's only if all three corners are; mixed faces still occlude.
-        corner = vertex_object[faces]
-        face_object = np.where((corner == corner[:, :1]).all(1), corner[:, 0], -1)
-
+        intrinsics_path = folder / "intrinsic" / "intrinsic_depth.txt"
         frame_ids = [p.stem for p in (folder / "color").glob("*.jpg")]
-        poses = {}
+        frames = []
         for frame_id in _select_frames(frame_ids, self.frame_skip, self.max_frames_per_scene):
             pose = read_pose(folder / "pose" / f"{frame_id}.txt")
             for sub, ext in (("depth", "png"), ("color", "jpg")):
                 if not (folder / sub / f"{frame_id}.{ext}").is_file():
                     raise SceneError(f"{folder / sub / f'{frame_id}.{ext}'}: file is missing")
             if pose is not None:
-                poses[frame_id] = pose
+                frames.append(MeshFrame(frame_id, folder / "color" / f"{frame_id}.jpg", folder / "depth" / f"{frame_id}.png",
+                                        intrinsics, intrinsics_path, pose))
             else:
                 logger.info("%s: skipping frame %s (no tracked pose)", scene_id, frame_id)
-
-        def load_frame(frame_id: str) -> Frame:
-            depth_path = folder / "depth" / f"{frame_id}.png"
-            raw = read_image(depth_path)
-            if raw.ndim != 2 or raw.dtype not in (np.uint16, np.int32):
-                raise SceneError(f"{depth_path}: expected a single-channel 16-bit depth PNG, "
-                                 f"got {raw.dtype} {raw.shape}")
-            depth = raw.astype(np.float32) / self.depth_scale
-            height, width = depth.shape
-            if not depth.any():
-                raise SceneError(f"{depth_path}: the depth frame is all zero (no valid reading)")
-            problem = principal_point_problem(intrinsics, width, height)
-            if problem:
-                raise SceneError(f"{depth_path} does not match {folder / 'intrinsic' / 'intrinsic_depth.txt'}: {problem}")
-            image = read_image(folder / "color" / f"{frame_id}.jpg", "RGB")
-            if image.shape[:2] != (height, width):
-                image = np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
-            rendered, label_map = rasterize_triangles(
-                transform(np.linalg.inv(poses[frame_id]), vertices), faces, face_object, intrinsics,
-                (height, width))
-            agrees = (depth == 0) | (np.abs(rendered - depth) <= self.depth_tolerance)
-            label_map = np.where(agrees, label_map, -1)
-            masks = {int(i): label_map == i for i in np.unique(label_map) if i >= 0}
-            return Frame(frame_id=frame_id, image=image, depth=depth,
-                         intrinsics=intrinsics.astype(np.float32), pose=align @ poses[frame_id],
-                         instance_masks=masks)
-
-        return Scene(scene_id=scene_id, objects=objects, frames=LazyFrames(list(poses), load_frame))
+        return mesh_scene(scene_id, (vertices, colors, faces), segments, groups, align, frames, self)
 
 
-__all__ = ["ScanNetSource", "ScanNetPointCloudSource", "LazyFrames"]
+@dataclass
+class MeshFrame:
+    """One posed RGB-D frame of a meshed scan: files, intrinsics (`intrinsics_path` names their
+    file in errors) and the camera-to-world pose in the mesh's own frame."""
+
+    frame_id: str
+    color_path: Path
+    depth_path: Path
+    intrinsics: np.ndarray  # (4,) at the depth resolution, or at the colour one with `intrinsics_at_color`
+    intrinsics_path: Path
+    pose: np.ndarray
+    intrinsics_at_color: bool = False
+
+
+def mesh_scene(scene_id: str, mesh, segments: np.ndarray, groups: list[dict], align: np.ndarray,
+               frames: list[MeshFrame], options) -> Scene:
+    """A meshed scan with segment annotations -> `Scene` (ScanNet and ScanNet++ alike).
+
+    mesh: (vertices (V, 3), colours (V, 3), faces (F, 3)) in the scan's frame; segments (V,) the
+    per-vertex segment ids; groups the aggregation's objects (objectId, label, segments); align the
+    4x4 map to the gravity-aligned world frame. Objects are the groups whose label is an object
+    (`clean_category`) with at least `options.min_object_vertices` vertices; each frame is rendered
+    from the mesh and depth-tested against its sensor depth (`options.depth_scale`,
+    `options.depth_tolerance`), as the `ScanNetSource` docstring says.
+    """
+    vertices, colors, faces = mesh
+    aligned = transform(align, vertices)
+    vertex_object = np.full(len(vertices), -1, np.int64)
+    objects = []
+    for group in groups:
+        category = clean_category(group["label"])
+        members = np.isin(segments, group["segments"])
+        if category is None or members.sum() < options.min_object_vertices:
+            continue
+        vertex_object[members] = group["objectId"]
+        objects.append(_make_object(group["objectId"], category, aligned[members], colors[members],
+                                    options.max_object_points))
+    # A face is an object's only if all three corners are; mixed faces still occlude.
+    corner = vertex_object[faces]
+    face_object = np.where((corner == corner[:, :1]).all(1), corner[:, 0], -1)
+    by_id = {f.frame_id: f for f in frames}
+
+    def load_frame(frame_id: str) -> Frame:
+        frame = by_id[frame_id]
+        raw = read_image(frame.depth_path)
+        if raw.ndim != 2 or raw.dtype not in (np.uint16, np.int32):
+            raise SceneError(f"{frame.depth_path}: expected a single-channel 16-bit depth PNG, "
+                             f"got {raw.dtype} {raw.shape}")
+        depth = raw.astype(np.float32) / options.depth_scale
+        height, width = depth.shape
+        if not depth.any():
+            raise SceneError(f"{frame.depth_path}: the depth frame is all zero (no valid reading)")
+        image = read_image(frame.color_path, "RGB")
+        intrinsics = np.asarray(frame.intrinsics, np.float64)
+        if frame.intrinsics_at_color:
+            # The ScanNet++ toolkit scales all four numbers by the width ratio
+            # (scannetpp/scannetpp iphone/arkit_pcl.py, backproject).
+            intrinsics = intrinsics * (width / image.shape[1])
+        problem = principal_point_problem(intrinsics, width, height)
+        if problem:
+            raise SceneError(f"{frame.depth_path} does not match {frame.intrinsics_path}: {problem}")
+        if image.shape[:2] != (height, width):
+            image = np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+        rendered, label_map = rasterize_triangles(
+            transform(np.linalg.inv(frame.pose), vertices), faces, face_object, intrinsics, (height, width))
+        agrees = (depth == 0) | (np.abs(rendered - depth) <= options.depth_tolerance)
+        label_map = np.where(agrees, label_map, -1)
+        masks = {int(i): label_map == i for i in np.unique(label_map) if i >= 0}
+        return Frame(frame_id=frame_id, image=image, depth=depth, intrinsics=intrinsics.astype(np.float32),
+                     pose=align @ frame.pose, instance_masks=masks)
+
+    return Scene(scene_id=scene_id, objects=objects, frames=LazyFrames([f.frame_id for f in frames], load_frame))
+
+
+__all__ = ["ScanNetSource", "ScanNetPointCloudSource", "LazyFrames", "MeshFrame", "mesh_scene"]
