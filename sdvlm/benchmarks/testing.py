@@ -182,5 +182,27 @@ def write_tiny_checkpoint(folder: str | Path, texts: list[str], image_size: int 
     return folder
 
 
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m sdvlm.benchmarks.testing OUT`: every tiny benchmark copy, a tiny MSMU folder and an
+    untrained tiny checkpoint under OUT (the README's measured run)."""
+    import argparse
+
+    from ..testing import all_texts, write_tiny_msmu
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("output_dir")
+    out = Path(parser.parse_args(argv).output_dir)
+    write_qspatial(out / "qspatial", out / "scannet")
+    write_spatialrgpt(out / "spatialrgpt")
+    write_vsibench(out / "vsibench")
+    msmu = write_tiny_msmu(out / "msmu", num_train_frames=2, num_test_frames=5)
+    write_tiny_checkpoint(out / "tiny-sdvlm", all_texts(msmu))
+    print(f"wrote qspatial/, scannet/, spatialrgpt/, vsibench/, msmu/ and tiny-sdvlm/ under {out}")
+
+
 __all__ = ["write_qspatial", "spatialrgpt_items", "write_spatialrgpt", "write_video", "frame_colors", "write_tiny_checkpoint",
-           "write_vsibench"]
+           "write_vsibench", "main"]
+
+if __name__ == "__main__":
+    main()
