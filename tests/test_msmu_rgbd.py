@@ -240,3 +240,31 @@ def test_build_config_is_the_cli_and_round_trips_through_the_card(tmp_path):
     assert again == BuildConfig(output_dir="x", num_scenes=2, categories="count,zero", distance_modes=["center"])
     with pytest.raises(TypeError, match="unknown option"):
         build_msmu("synthetic", tmp_path / "y", num_scene=2)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("center", {"x": 1}, "center and size must be 3 numbers"),
+    ("size", [0.5, 0.5], "3 finite numbers"),
+    ("size", [0.5, -0.5, 1.0], "size must be positive"),
+    ("yaw", None, "yaw a number"),
+    ("yaw", float("nan"), "yaw finite"),
+    ("name", 7, "name must be a string"),
+    ("frame_id", ["0"], "frame_id must be a string"),
+    ("id", [1], "id must be an integer"),
+])  # fmt: skip
+def test_bad_boxes_fail_naming_scene_and_box(field, value, message):
+    frame, _, boxes = rendered_room()
+    setattr(boxes[1], field, value)
+    with pytest.raises(SceneError, match=f"scene room: box 1: .*{message}"):
+        scene_from_rgbd("room", [frame], boxes)
+
+
+def test_bad_folder_fields_name_the_file(tmp_path):
+    root = write_folder_layout(tmp_path / "scans")
+    path = root / "room_a" / "scene.json"
+    meta = json.loads(path.read_text())
+    for key, value, message in (("depth_scale", 0, "depth_scale must be > 0"), ("categories", 3, "categories must be a list")):
+        broken = dict(meta, **{key: value})
+        path.write_text(json.dumps(broken))
+        with pytest.raises(SceneError, match=f"scene.json: {message}"):
+            RGBDFolderSource(root).load("room_a")

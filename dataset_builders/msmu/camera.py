@@ -23,7 +23,10 @@ def intrinsics_vector(intrinsics) -> np.ndarray:
 
     Raises ValueError naming the shape for anything else, or when K is not a pinhole matrix (skew,
     a last row other than 0 0 1)."""
-    k = np.asarray(intrinsics, dtype=np.float64)
+    try:
+        k = np.asarray(intrinsics, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"intrinsics must be numbers ({err})") from None
     if k.shape == (4,):
         return k.copy()
     if k.shape in ((3, 3), (4, 4)):

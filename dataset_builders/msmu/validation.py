@@ -59,7 +59,10 @@ def principal_point_problem(intrinsics, width: int, height: int) -> str | None:
 def check_pose(pose, where: str, gravity: bool = True) -> np.ndarray:
     """(4, 4) float64 camera-to-world, or ValueError saying `where` and what is wrong; `gravity`
     also checks that the camera is not upside down in a z-up world."""
-    pose = np.asarray(pose, dtype=np.float64)
+    try:
+        pose = np.asarray(pose, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: pose must be a 4x4 matrix of numbers ({err})") from None
     if pose.shape != (4, 4):
         raise ValueError(f"{where}: pose must be a 4x4 camera-to-world matrix, got shape {pose.shape}")
     if not np.all(np.isfinite(pose)):

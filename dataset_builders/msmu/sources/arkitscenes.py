@@ -97,8 +97,12 @@ def read_pincam(path: Path) -> tuple[tuple[int, int], np.ndarray]:
 def read_annotation(path: Path) -> list[Box3D]:
     """Gravity-aligned boxes of a `*_3dod_annotation.json` (unknown labels skipped)."""
     data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise SceneError(f"{path}: expected an object with a 'data' list of boxes")
+    if data.get("skipped"):
+        raise SceneError(f"{path}: the annotation is marked 'skipped' (the scan was not annotated)")
     boxes = []
-    for index, item in enumerate(data.get("data", []) if isinstance(data, dict) else []):
+    for index, item in enumerate(data["data"]):
         try:
             label = str(item["label"])
             obb = item["segments"]["obbAligned"]

@@ -139,6 +139,7 @@ def scene_from_rgbd(scene_id: str, frames, boxes: list[Box3D], box_margin: float
     poses = {f.frame_id: f.pose for f in checked}
     objects, given_names = [], {}
     for index, box in enumerate(boxes):
+        box = _checked_box(box, f"scene {scene_id}: box {index}")
         category = clean_category(box.category)
         if category is None:
             logger.info("scene %s: box %d (%s) is structure or a placeholder label; skipped", scene_id, index, box.category)
@@ -166,6 +167,26 @@ def scene_from_rgbd(scene_id: str, frames, boxes: list[Box3D], box_margin: float
             color = color_name(colors[obj.id][0] / colors[obj.id][1])
             obj.name, obj.attributes["color"] = f"{color} {obj.category}", color
     return Scene(scene_id=scene_id, objects=objects, frames=out_frames)
+
+
+def _checked_box(box: Box3D, where: str) -> Box3D:
+    """The box with numeric fields as float arrays / floats, or `SceneError` saying what is wrong."""
+    try:
+        center, size = np.asarray(box.center, np.float64), np.asarray(box.size, np.float64)
+        yaw = float(box.yaw)
+    except (TypeError, ValueError) as err:
+        raise SceneError(f"{where}: center and size must be 3 numbers and yaw a number ({err})") from None
+    if center.shape != (3,) or size.shape != (3,) or not np.all(np.isfinite(center)) or not np.all(np.isfinite(size)):
+        raise SceneError(f"{where}: center and size must be 3 finite numbers, got {center.tolist()}, {size.tolist()}")
+    if np.any(size <= 0) or not math.isfinite(yaw):
+        raise SceneError(f"{where}: size must be positive and yaw finite, got {size.tolist()}, {yaw}")
+    for name in ("category", "name", "frame_id"):
+        value = getattr(box, name)
+        if not (isinstance(value, str) or (value is None and name != "category")):
+            raise SceneError(f"{where}: {name} must be a string, got {value!r}")
+    if box.id is not None and not isinstance(box.id, (int, np.integer)):
+        raise SceneError(f"{where}: id must be an integer, got {box.id!r}")
+    return Box3D(box.category, center, size, yaw, box.name, box.frame_id, box.id, dict(box.attributes))
 
 
 def _check_not_inverted(scene_id: str, frame: Frame, objects: list[SceneObject], margin: float) -> None:
@@ -249,6 +270,10 @@ class RGBDFolderSource:
         else:
             self._dirs = {p.name: p for p in sorted(self.root.iterdir()) if (p / "scene.json").is_file()}
         metas = [read_json(d / "scene.json") for d in self._dirs.values()]
+        for folder, meta in zip(self._dirs.values(), metas):
+            names = meta.get("categories") if isinstance(meta, dict) else None
+            if names is not None and not (isinstance(names, list) and all(isinstance(c, str) for c in names)):
+                raise SceneError(f"{folder / 'scene.json'}: categories must be a list of class names, got {names!r}")
         named = [m.get("categories") for m in metas if isinstance(m, dict) and m.get("categories")]
         if named:
             self.categories = tuple(sorted({clean_category(c) for cs in named for c in cs} - {None}))
@@ -267,8 +292,7 @@ class RGBDFolderSource:
         meta = read_json(path)
         try:
             scale = float(meta.get("depth_scale", DEPTH_UNITS_PER_METER))
-            boxes = [Box3D(category=str(b["category"]), center=np.asarray(b["center"], np.float64),
-                           size=np.asarray(b["size"], np.float64), yaw=float(b.get("yaw", 0.0)),
+            boxes = [Box3D(category=b["category"], center=b["center"], size=b["size"], yaw=b.get("yaw", 0.0),
                            name=b.get("name"), frame_id=None if b.get("frame") is None else str(b["frame"]),
                            id=b.get("id"))
                      for b in meta["boxes"]]
@@ -276,9 +300,9 @@ class RGBDFolderSource:
                         np.asarray(f["pose"], np.float64)) for f in meta["frames"]]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise SceneError(f"{path}: missing or malformed field ({err!r}); see the rgbd layout in the dataset card") from err
-        bad = [i for i, b in enumerate(boxes) if b.center.shape != (3,) or b.size.shape != (3,)]
-        if bad:
-            raise SceneError(f"{path}: boxes[{bad[0]}] needs center and size of 3 numbers")
+        if not scale > 0:
+            raise SceneError(f"{path}: depth_scale must be > 0 (depth units per meter), got {scale}")
+        boxes = [_checked_box(b, f"{path}: boxes[{i}]") for i, b in enumerate(boxes)]
         # Camera-frame boxes go to the world frame first: their frame may not be among those kept.
         poses = {}
         for fid, _, _, _, pose in entries:
