@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install quickstart ablation test space bench browser clean
+.PHONY: install quickstart ablation test space bench browser deepspeed clean
 
 install: $(STAMP)
 
@@ -39,7 +39,12 @@ browser:
 	  ( (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || \
 	    echo "chromium could not be installed; the browser test will skip" )
 
-test: install browser
+# The `.[deepspeed]` extra for the ZeRO-2/3 tests. Best effort: they skip with a reason where it cannot install.
+deepspeed: install
+	-@$(PY) -c "import deepspeed" >/dev/null 2>&1 || $(PY) -m pip install -q -e ".[deepspeed]" || \
+	  echo "deepspeed could not be installed; the DeepSpeed tests will skip"
+
+test: install browser deepspeed
 	$(PY) -m pytest
 
 clean:

@@ -47,6 +47,8 @@ EXTRAS = {
         "pytablewriter>=0.38",
         "av>=14,<16",
     ],
+    # ZeRO-2/3 (configs/accelerate/deepspeed_zero*.yaml); an sdist that also runs on CPU (gloo).
+    "deepspeed": ["deepspeed==0.19.8"],
 }
 
 setup(

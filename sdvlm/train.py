@@ -12,10 +12,11 @@ Real recipe (GPUs; needs the Hub)::
         --model_name_or_path llava-hf/llava-1.5-7b-hf --dataset_name data/msmu \\
         --per_device_train_batch_size 4 --output_dir outputs/sdvlm-7b-lora
 
-Tested launch (tests/test_train.py runs this on CPU with a tiny checkpoint and dataset)::
+Tested launch, 2 CPU processes (tests/test_distributed.py; DDP, DeepSpeed and FSDP configs in
+configs/accelerate/, the README's "Distributed training" gives the command of each)::
 
-    accelerate launch --cpu --num_processes 2 -m sdvlm.train \\
-        --model_name_or_path TINY_CKPT --dataset_name MSMU_DIR --use_peft false \\
+    accelerate launch --config_file configs/accelerate/cpu_2proc.yaml -m sdvlm.train \\
+        --model_name_or_path TINY_CKPT --dataset_name MSMU_DIR --use_peft false --use_cpu true \\
         --max_steps 2 --per_device_train_batch_size 2 --output_dir OUT --report_to none
 
 Depth: the dataset's ground-truth `depth` column where it has one; otherwise Depth-Anything maps
@@ -41,6 +42,7 @@ from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 from .collator import SDVLMDataCollator
 from .depth_cache import DepthCache, estimator_id
 from .depth_prompt import add_depth_prompt
+from .distributed import check_distributed, describe, distributed_record, find_unused_parameters, gathered_state_dict
 from .model_card import write_model_card
 
 logger = logging.getLogger(__name__)
@@ -303,10 +305,13 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
     collator = SDVLMDataCollator(
         processor=processor, max_length=training_args.max_length, use_depth=model_args.use_depth, depth_cache=cache
     )
+    if training_args.ddp_find_unused_parameters is None:
+        training_args.ddp_find_unused_parameters = find_unused_parameters(model_args)
     trainer = SDVLMTrainer(
         model=model, args=training_args, train_dataset=dataset, processing_class=processor,
         data_collator=collator, callbacks=callbacks,
     )
+    check_distributed(trainer.accelerator)  # never a silent fallback to fewer processes or plain DDP
     resume = training_args.resume_from_checkpoint
     if isinstance(resume, str) and resume.lower() in ("true", "latest"):
         resume = get_last_checkpoint(training_args.output_dir)
@@ -320,25 +325,29 @@ def save_trained(trainer, processor, model_args, script_args, training_args, num
     model = trainer.model
     if model_args.use_peft and script_args.save_merged:
         model = model.merge_and_unload()
+    # ZeRO-3 / FSDP shard the parameters: gather them (on every rank) before the main one saves.
+    weights = {} if (state_dict := gathered_state_dict(trainer)) is None else {"state_dict": state_dict}
+    distributed = distributed_record(trainer)
     if trainer.accelerator.is_main_process:
         if model_args.use_peft and not script_args.save_merged:
-            model.save_pretrained(output_dir)  # the adapter
+            model.save_pretrained(output_dir, **weights)  # the adapter
             model.get_base_model().config.save_pretrained(output_dir)  # the DPE switches, for loading
         else:
-            model.save_pretrained(output_dir)
+            model.save_pretrained(output_dir, **weights)
         processor.save_pretrained(output_dir)
         write_model_card(
             output_dir,
             model_name=output_dir.name,
             base_model=model_args.model_name_or_path,
             datasets=[script_args.dataset_name],
-            body=model_card_body(model_args, script_args, training_args, num_rows, depth_kind),
+            body=model_card_body(model_args, script_args, training_args, num_rows, depth_kind)
+            + f"- Distributed: {describe(distributed)}\n",
         )
         (output_dir / "sdvlm_training.json").write_text(json.dumps(
             {"use_depth": model_args.use_depth, "use_peft": model_args.use_peft,
              "categories": script_args.categories, "num_rows": num_rows,
              "global_step": trainer.state.global_step, "seed": training_args.seed,
-             "depth_kind": depth_kind}, indent=2))
+             "depth_kind": depth_kind, "distributed": distributed}, indent=2))
     trainer.accelerator.wait_for_everyone()
     return output_dir
 

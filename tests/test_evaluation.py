@@ -94,7 +94,27 @@ def test_constant_baseline_fits_the_best_fixed_answer():
         predict_constant(table, ["count"])
 
 
+# Runs sdvlm-evaluate; each rank records the process group it is in and the rows it generated.
+SHARD_REPORTER = """
+import json, os, sys
+from pathlib import Path
+import torch.distributed as dist
+import sdvlm.evaluation as evaluation
+
+generate = evaluation.generate_answers
+
+def reporting(*args, indices=None, **kwargs):
+    Path(os.environ["REPORT_DIR"], f"rank{dist.get_rank()}.json").write_text(json.dumps(
+        {"world_size": dist.get_world_size(), "pid": os.getpid(), "indices": list(indices)}))
+    return generate(*args, indices=indices, **kwargs)
+
+evaluation.generate_answers = reporting
+evaluation.main(sys.argv[1:])
+"""
+
+
 def test_accelerate_sharded_evaluation_matches_single_process(tiny, tmp_path):
+    """Two real processes (ranks report world size 2 and disjoint halves) give one process's items."""
     import os
     import subprocess
     import sys
@@ -105,12 +125,18 @@ def test_accelerate_sharded_evaluation_matches_single_process(tiny, tmp_path):
     common = ["--model_name_or_path", str(ckpt), "--dataset_name", str(data), "--max_new_tokens", "6",
               "--batch_size", "2", "--update_model_card", "false"]
     main(common + ["--output_dir", str(tmp_path / "single")])
+    script = tmp_path / "report.py"
+    script.write_text(SHARD_REPORTER)
     result = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
-         "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "sdvlm.evaluation", *common,
+        [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+         str(repo / "configs" / "accelerate" / "cpu_2proc.yaml"), str(script), *common,
          "--output_dir", str(tmp_path / "sharded")],
-        cwd=repo, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=240)
+        cwd=repo, env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo), "REPORT_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
+    reports = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert [r["world_size"] for r in reports] == [2, 2] and reports[0]["pid"] != reports[1]["pid"]
+    assert reports[0]["indices"] == [0, 1, 2] and reports[1]["indices"] == [3, 4, 5]
     single = json.loads((tmp_path / "single" / "results.json").read_text())["items"]
     sharded = json.loads((tmp_path / "sharded" / "results.json").read_text())["items"]
     assert [i["prediction"] for i in sharded] == [i["prediction"] for i in single] and len(sharded) == 6
