@@ -181,3 +181,13 @@ def test_find_unused_parameters_only_for_a_trained_vision_tower(tiny):
     assert find_unused_parameters(SimpleNamespace(use_peft=False, freeze_vision_tower=False))
     assert not find_unused_parameters(SimpleNamespace(use_peft=False, freeze_vision_tower=True))
     assert not find_unused_parameters(SimpleNamespace(use_peft=True, freeze_vision_tower=False))
+
+
+@pytest.mark.parametrize("family, layer", [("qwen2_5_vl", "Qwen2_5_VLDecoderLayer"), ("qwen3_vl", "Qwen3VLTextDecoderLayer")])
+def test_fsdp_wrap_unit_of_the_qwen_families(family, layer):
+    """The README's --fsdp_transformer_layer_cls_to_wrap for each family names its LM decoder layer."""
+    from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
+
+    model = build_tiny_model(build_tiny_processor(texts=["How far?"], family=family), family=family)
+    summary = dry_run(CONFIGS / "fsdp.yaml", model, ("--fsdp_transformer_layer_cls_to_wrap", layer))
+    assert summary["wrap_units"] == {layer: model.config.text_config.num_hidden_layers}
