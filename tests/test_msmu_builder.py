@@ -231,3 +231,22 @@ def test_temporaries_of_killed_builds_are_removed_and_live_ones_kept(tmp_path):
     build_msmu("synthetic", tmp_path / "out", **SMALL)
     assert not dead.exists() and not legacy.exists() and live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.tmp-live", "out"]
+
+
+def test_every_row_says_its_question_kind(small_build):
+    from dataset_builders.msmu.questions import QUESTION_KIND_NAMES
+    from dataset_builders.msmu.templates import CATEGORY_NAMES
+
+    rows = pq.read_table(next((small_build / "data").glob("train-*")), columns=["category", "question_kind"]).to_pylist()
+    kinds = {r["question_kind"] for r in rows}
+    assert kinds <= set(QUESTION_KIND_NAMES) and len(kinds) >= 12
+    assert all(r["question_kind"].split(".")[0] == CATEGORY_NAMES[r["category"]] for r in rows)
+
+
+def test_visibility_shorthand_keeps_every_threshold(tmp_path):
+    from dataset_builders.msmu.visibility import VisibilityConfig
+
+    out = build_msmu("synthetic", tmp_path / "vis", visibility=VisibilityConfig(depth_tolerance=0.07, min_area=0.01),
+                     **{k: v for k, v in SMALL.items()})
+    card = (out / "README.md").read_text()
+    assert '"depth_tolerance": 0.07' in card and '"min_area": 0.01' in card

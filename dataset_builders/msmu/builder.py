@@ -98,7 +98,7 @@ def build_msmu(source=None, output_dir=None, config: BuildConfig | None = None, 
         config: a `BuildConfig` (every option, validated; the card records it).
         **options: `BuildConfig` fields overriding `config` (`num_scenes=2, seed=1, ...`), plus two
             shorthands: `image_size=(width, height)` and `visibility=VisibilityConfig(...)` (or a
-            dict of its fields) for the four thresholds.
+            dict of its fields) for the visibility thresholds.
     """
     config = _config(config, source, output_dir, options)
     if source is not None and not isinstance(source, str):
@@ -171,7 +171,6 @@ def _config(config, source, output_dir, options) -> BuildConfig:
     if visibility is not None:
         fields = dataclasses.asdict(visibility) if isinstance(visibility, VisibilityConfig) else dict(visibility)
         VisibilityConfig(**fields)  # validates, and refuses unknown names
-        fields.pop("depth_tolerance", None)
         options.update(fields)
     if isinstance(source, str):
         if source not in SOURCES:

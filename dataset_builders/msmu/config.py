@@ -57,6 +57,8 @@ class BuildConfig:
     min_pixels: int = field(default=_VIS.min_pixels, metadata=_help("smallest visible mask in pixels"))
     max_truncation: float = field(default=_VIS.max_truncation, metadata=_help("largest share of the box outside the image"))
     max_occlusion: float = field(default=_VIS.max_occlusion, metadata=_help("largest occluded share of the box"))
+    depth_tolerance: float = field(default=_VIS.depth_tolerance, metadata=_help(
+        "meters by which a surface must be nearer than a box to occlude it"))
     skip_bad_scenes: bool = field(default=False, metadata=_help("log and skip missing or corrupt scenes"))
     scannet_root: str | None = field(default=None, metadata=_help("scannet: folder of exported scans"))
     data_dir: str | None = field(default=None, metadata=_help("released: folder with the authors' train/test parquet"))
@@ -91,8 +93,8 @@ class BuildConfig:
 
     @property
     def visibility(self) -> VisibilityConfig:
-        return VisibilityConfig(min_area=self.min_area, min_pixels=self.min_pixels,
-                                max_truncation=self.max_truncation, max_occlusion=self.max_occlusion)
+        return VisibilityConfig(min_area=self.min_area, min_pixels=self.min_pixels, max_truncation=self.max_truncation,
+                                max_occlusion=self.max_occlusion, depth_tolerance=self.depth_tolerance)
 
     @staticmethod
     def names(value) -> tuple:
