@@ -221,3 +221,18 @@ def test_vsibench_loader_prompts_and_skips_missing_videos(tmp_path, caplog):
     (tmp_path / "v" / "arkitscenes" / "41069025.mp4").unlink()
     rows = get_benchmark("vsibench").load(str(tmp_path / "v"), split="test")
     assert len(rows) == 5 and "41069025.mp4 not found" in caplog.text
+
+
+def test_rows_whose_reference_cannot_be_scored_are_dropped_with_a_warning(tmp_path, caplog):
+    import json
+
+    from sdvlm.benchmarks.run import drop_unscorable
+
+    items = spatialrgpt_items()
+    items[0]["conversations"][1]["value"] = "They are quite far apart."  # a distance without a number
+    write_spatialrgpt(tmp_path / "s")
+    (tmp_path / "s" / "SpatialRGPT-Bench_v1.json").write_text(json.dumps(items))
+    bench = get_benchmark("spatialrgpt")
+    rows = drop_unscorable(bench, bench.load(str(tmp_path / "s")), {})
+    assert list(rows["id"]) == ["srgpt-1", "srgpt-2", "srgpt-3", "srgpt-4"]
+    assert "srgpt-0" in caplog.text and "unreadable reference" in caplog.text

@@ -25,6 +25,10 @@ from datasets import Dataset
 
 logger = logging.getLogger(__name__)
 
+# The metric's category that reads an answer as a length (meters) under the chosen rule; given
+# explicitly, a reference without a number is an error instead of a qualitative statement.
+LENGTH_CATEGORY = "absolute_distance"
+
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -73,4 +77,4 @@ def ordered_table(rates: dict[str, float], columns: tuple[str, ...]) -> dict[str
     return table
 
 
-__all__ = ["Benchmark", "rows_dataset", "skip_row", "mean", "ordered_table"]
+__all__ = ["LENGTH_CATEGORY", "Benchmark", "rows_dataset", "skip_row", "mean", "ordered_table"]

@@ -2,9 +2,10 @@
 
 Splits `QSpatial_plus` (101 items, images included) and `QSpatial_scannet` (170 items whose images
 are frames of ScanNet scans: the release names them by `image_path`, and a local ScanNet root
-must hold them). Fields: `question, answer_value, answer_unit, question_type, image_path, image`.
+must hold them, in the layout of the release's `QSpatial_scannet/download_and_render_scannet_images.py`
+or of a ScanNet export). Fields: `question, answer_value, answer_unit, question_type, image_path, image`.
 
-Official rule (andrewliao11/Q-Spatial-Bench-code, `examples/evaluate_success_rate.ipynb`,
+Official rule (andrewliao11/Q-Spatial-Bench-code at ebe8137, `examples/evaluate_success_rate.ipynb`,
 `QSpatialEvaluator`): the prediction's LAST `\\scalar{...}` box (the mean of the numbers inside
 it) with its LAST `\\distance_unit{...}` box, both converted to one unit, succeed when
 max(pred/gt, gt/pred) < 2. An unknown unit counts as centimetres there (its `_get_multiplier`
@@ -113,7 +114,7 @@ def resolve_scannet_image(image_path: str, scannet_root: str | Path) -> Path | N
 
 
 def load(source: str, split: str = "QSpatial_plus", scannet_root: str | None = None, prompt_style: str = "standard",
-         **_):
+         config: str | None = None, **_):
     """Rows of one split from a Hub id or a local folder (the Hub layout, read offline).
 
     Extra row fields: `answer_value` (float), `answer_unit` (str), `image_path` (str).
@@ -126,7 +127,7 @@ def load(source: str, split: str = "QSpatial_plus", scannet_root: str | None = N
         raise ValueError(f"unknown Q-Spatial-Bench split {split!r}; expected one of {SPLITS}")
     if split == "QSpatial_scannet" and scannet_root is None and not Path(source, "images").is_dir():
         raise ValueError("QSpatial_scannet images are ScanNet frames: pass --scannet_root (a folder holding them)")
-    dataset = load_dataset(source, split=split)
+    dataset = load_dataset(source, config, split=split)
     rows = []
     for index, item in enumerate(dataset):
         image = item.get("image")

@@ -30,6 +30,7 @@ from ..depth_cache import DepthCache, estimator_id
 from ..model_card import update_model_index
 from ..report import format_table, plot_per_category
 from . import get_benchmark
+from .base import skip_row
 from .video import sample_frames
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class BenchmarkArguments:
     scannet_root: str | None = field(default=None, metadata={"help": "QSpatial_scannet: folder with the ScanNet frames."})
     image_folder: str | None = field(default=None, metadata={"help": "SpatialRGPT-Bench: the Omni3D image folder."})
     video_root: str | None = field(default=None, metadata={"help": "VSI-Bench: folder with <dataset>/<scene>.mp4."})
+    benchmark_config: str | None = field(default=None, metadata={
+        "help": "The release's dataset config, e.g. VSI-Bench's 'full' or 'debiased' on the Hub."})
     num_frames: int = field(default=4, metadata={
         "help": "VSI-Bench frames per video (LLaVA-1.5 has 576 tokens per frame and a 4096-token context)."})
     qspatial_prompt: str = field(default="standard", metadata={
@@ -55,7 +58,7 @@ class BenchmarkArguments:
             raise ValueError(f"--num_frames must be >= 1, got {self.num_frames}")
 
     def options(self, split: str) -> dict:
-        return {"split": split, "scannet_root": self.scannet_root, "image_folder": self.image_folder,
+        return {"split": split, "config": self.benchmark_config, "scannet_root": self.scannet_root, "image_folder": self.image_folder,
                 "video_root": self.video_root, "prompt_style": self.qspatial_prompt,
                 "strict_format": self.strict_format}
 
@@ -110,6 +113,22 @@ def generate_multi_image_answers(model, processor, rows, images_of, *, batch_siz
     return answers
 
 
+def drop_unscorable(bench, rows, options: dict):
+    """`rows` without those whose reference the benchmark's scorer cannot read (each logged with
+    its id): scoring the reference against itself must work, so one bad row never fails a run."""
+    keep = []
+    for index, (row_id, answer) in enumerate(zip(rows["id"], rows["answer"])):
+        try:
+            bench.score([answer], rows.select([index]), **options)
+        except ValueError as error:
+            skip_row(bench.name, index, row_id, f"unreadable reference: {error}")
+            continue
+        keep.append(index)
+    if not keep:
+        raise ValueError(f"{bench.name}: no row has a reference the scorer can read")
+    return rows if len(keep) == len(rows) else rows.select(keep)
+
+
 def evaluate_benchmark(args, bench_args: BenchmarkArguments) -> dict:
     """Run `args` (an `EvalArguments`) on `bench_args.benchmark`; returns the scores (main process)."""
     from accelerate import Accelerator
@@ -122,7 +141,7 @@ def evaluate_benchmark(args, bench_args: BenchmarkArguments) -> dict:
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     model, processor = load_for_inference(args.model_name_or_path, accelerator.device)
     options = bench_args.options(args.split)
-    rows = bench.load(args.dataset_name, **options)
+    rows = drop_unscorable(bench, bench.load(args.dataset_name, **options), options)
     if args.max_samples is not None:
         rows = rows.select(range(min(args.max_samples, len(rows))))
     cache_dir = default_depth_cache_dir(args)
@@ -179,4 +198,4 @@ def _jsonable(value):
     return float(value)
 
 
-__all__ = ["BenchmarkArguments", "frames_prompt", "VideoFrames", "generate_multi_image_answers", "evaluate_benchmark"]
+__all__ = ["BenchmarkArguments", "drop_unscorable", "frames_prompt", "VideoFrames", "generate_multi_image_answers", "evaluate_benchmark"]

@@ -1,6 +1,6 @@
 """SpatialRGPT-Bench (Cheng et al., NeurIPS 2024; `a8cheng/SpatialRGPT-Bench`, `SpatialRGPT-Bench_v1.json`).
 
-Items (read from AnjieCheng/SpatialRGPT `llava/eval/eval_spatial.py`): `id`, `image_info
+Items (read from AnjieCheng/SpatialRGPT at 16715d4, `llava/eval/eval_spatial.py`): `id`, `image_info
 {file_path, height, width}` (paths relative to the Omni3D image folder), `text_q` (the question
 with regions named "Region [i]"), `conversations` (LLaVA turns; the human turn refers to regions
 with `<mask>`), `rle` (COCO RLE masks) or `bbox` ([x1, y1, x2, y2]), `qa_info {type, category}`.
@@ -26,7 +26,7 @@ import json
 import re
 from pathlib import Path
 
-from .base import Benchmark, mean, ordered_table, rows_dataset, skip_row
+from .base import LENGTH_CATEGORY, Benchmark, mean, ordered_table, rows_dataset, skip_row
 from .regions import decode_rle, draw_regions, region_name
 
 QUANTITATIVE_GROUPS = {
@@ -93,7 +93,7 @@ def question_text(item: dict) -> str:
     return re.sub(r"<mask>", lambda _: region_name(next(count)), text)
 
 
-def _items(source: str) -> tuple[list[dict], Path]:
+def _items(source: str, config: str | None = None) -> tuple[list[dict], Path]:
     """The annotation list and the folder its `file_path`s are relative to."""
     path = Path(source)
     if path.is_dir() and (path / ANNOTATION_FILE).is_file():
@@ -104,12 +104,12 @@ def _items(source: str) -> tuple[list[dict], Path]:
         return items, path.parent
     from datasets import load_dataset
 
-    dataset = load_dataset(source)
+    dataset = load_dataset(source, config)
     split = next(iter(dataset))
     return [dict(item) for item in dataset[split]], Path(".")
 
 
-def load(source: str, image_folder: str | None = None, **_):
+def load(source: str, image_folder: str | None = None, config: str | None = None, **_):
     """Rows from the annotation JSON (a file, a folder holding it, or a Hub id) and the image folder
     (default: the annotation file's folder).
 
@@ -119,7 +119,7 @@ def load(source: str, image_folder: str | None = None, **_):
     """
     from PIL import Image
 
-    items, folder = _items(source)
+    items, folder = _items(source, config)
     folder = Path(image_folder) if image_folder else folder
     rows = []
     for index, item in enumerate(items):
@@ -162,8 +162,10 @@ def score(predictions: list[str], rows, **_) -> tuple[dict, list[dict]]:
     qualitative = [i for i, k in enumerate(kinds) if k == "qualitative"]
     details: dict[int, dict] = {}
     if distance:
+        # A quantitative category name makes a reference without a number an error, not a statement.
         result = compute_msmu_accuracy([predictions[i] for i in distance], [references[i] for i in distance],
-                                       rule="spatialrgpt", return_per_item=True)
+                                       categories=[LENGTH_CATEGORY] * len(distance), rule="spatialrgpt",
+                                       return_per_item=True)
         details.update(zip(distance, result["items"]))
     if qualitative:
         # A qualitative category name keeps "Region [0]" from being read as a number.

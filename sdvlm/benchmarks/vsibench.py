@@ -1,10 +1,14 @@
 """VSI-Bench (Yang et al., "Thinking in Space", CVPR 2025; `nyu-visionx/VSI-Bench`, Apache-2.0).
 
 Items: `id, dataset, scene_name, question_type, question, ground_truth, options` (test split,
-parquet), videos at `<video_root>/<dataset>/<scene_name>.mp4` (the release's `arkitscenes`,
-`scannet`, `scannetpp` zips unpacked). lmms-eval's `vsibench` task is the reference
-implementation (vision-x-nyu/thinking-in-space `lmms_eval/tasks/vsibench/utils.py`, the same file
-in EvolvingLMMs-Lab/lmms-eval); everything below follows it:
+parquet; the Hub repository's configs `full` and `debiased` are picked with `--benchmark_config`),
+videos at `<video_root>/<dataset>/<scene_name>.mp4` (the release's `arkitscenes`, `scannet`,
+`scannetpp` zips unpacked). lmms-eval's `vsibench` task is the reference implementation; we follow
+the one of lmms-eval 0.7.3 (EvolvingLMMs-Lab/lmms-eval, `lmms_eval/tasks/vsibench/utils.py`, as
+installed here). The benchmark's own repository (vision-x-nyu/thinking-in-space at 51e089c, same
+path) reads a numerical answer as its first word only (`to_float(fuzzy_matching(pred))`, so
+"3 chairs" reads 3 but "There are 3" scores 0); lmms-eval 0.7.3 takes the first number anywhere.
+Everything below:
 
 - prompt: "These are frames of a video." + question + (options and "Answer with the option's
   letter from the given choices directly." | "Please answer the question using a single word or
@@ -24,7 +28,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import Benchmark, mean, ordered_table, rows_dataset, skip_row
+from .base import LENGTH_CATEGORY, Benchmark, mean, ordered_table, rows_dataset, skip_row
 
 MULTIPLE_CHOICE_TYPES = ("object_rel_direction_easy", "object_rel_direction_medium", "object_rel_direction_hard",
                          "object_rel_distance", "route_planning", "obj_appearance_order")
@@ -97,13 +101,13 @@ def video_path(video_root: str | Path, dataset: str, scene_name: str) -> Path:
     return Path(video_root) / dataset / f"{scene_name}.mp4"
 
 
-def load(source: str, split: str = "test", video_root: str | None = None, **_):
+def load(source: str, split: str = "test", video_root: str | None = None, config: str | None = None, **_):
     """Rows from a Hub id or a local folder (parquet, read offline); videos under `video_root`
     (default: the source folder). Extra row fields: `video` (path), `question_type`,
     `ground_truth`. Rows whose video is missing are skipped with a warning naming the file."""
     from datasets import load_dataset
 
-    dataset = load_dataset(source, split=split)
+    dataset = load_dataset(source, config, split=split)
     root = Path(video_root) if video_root else Path(source)
     rows = []
     for index, item in enumerate(dataset):
@@ -128,7 +132,7 @@ def _mra(prediction: float | None, ground_truth: str, question_type: str) -> flo
 
     if prediction is None:
         return 0.0
-    category = "count" if question_type == "object_counting" else None
+    category = "count" if question_type == "object_counting" else LENGTH_CATEGORY
     result = compute_msmu_accuracy([f"{prediction:g}"], [ground_truth], categories=[category], rule="vqasynth")
     return float(result["mra"])
 
