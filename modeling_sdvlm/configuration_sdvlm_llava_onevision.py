@@ -1,24 +1,24 @@
-"""Configuration of SD-VLM on LLaVA-OneVision: `LlavaOnevisionConfig` plus the depth switches."""
+"""Configuration of SD-VLM on LLaVA-OneVision: `LlavaOnevisionConfig` plus the shared depth settings."""
 
 from huggingface_hub.dataclasses import strict
 from transformers import LlavaOnevisionConfig
 
-from .configuration_sdvlm import _DEPTH_FIELDS, DEFAULT_DEPTH_ESTIMATOR, _checked_depth_field
+from .configuration_sdvlm import SDVLMDepthConfig, checked_depth_value
 
 
 @strict
-class SDVLMLlavaOnevisionConfig(LlavaOnevisionConfig):
+class SDVLMLlavaOnevisionConfig(LlavaOnevisionConfig, SDVLMDepthConfig):
     r"""
-    [`LlavaOnevisionConfig`] plus SD-VLM's depth settings, with the meaning and checks of
-    [`SDVLMConfig`]: `use_depth`, `depth_scale`, `depth_normalization`, `depth_pe_base`,
-    `depth_estimator`.
+    [`LlavaOnevisionConfig`] plus SD-VLM's depth settings (`use_depth`, `depth_scale`,
+    `depth_normalization`, `depth_pe_base`, `depth_estimator`; see [`SDVLMConfig`]).
 
-    How depth maps to OneVision's tokens: every tile (the base view, then the anyres grid) is pooled
-    over its vision patch cells; the pooled cells then go through the model's own
-    `pack_image_features` (tile order, unpadding, optional downsampling), so each packed visual
-    token gets the depth of exactly the pixels its features come from. The row newline tokens get
-    no encoding. `"minmax"` normalises over all visual tokens of one image (base view and grid
-    together), so every tile of an image shares one depth scale.
+    How depth maps to OneVision's tokens: every tile (the base view, then the anyres grid) has its
+    depth pooled over its vision patch cells by the processor; the model packs those cells with
+    OneVision's own `pack_image_features` (tile order, unpadding, optional bilinear downsampling),
+    so each visual token gets the depth of exactly the pixels its features come from. The row
+    newline tokens get no encoding. `"minmax"` normalises over all visual tokens of one image (base
+    view and grid together), so the tiles of an image share one depth scale. A plain
+    `llava_onevision` config.json loads into this class.
 
     Example:
 
@@ -30,25 +30,8 @@ class SDVLMLlavaOnevisionConfig(LlavaOnevisionConfig):
 
     model_type = "sdvlm_llava_onevision"
 
-    use_depth: bool = True
-    depth_scale: int | float = 100.0
-    depth_normalization: str = "minmax"
-    depth_pe_base: int | float = 10000.0
-    depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
-
     def __setattr__(self, name, value):
-        # Checked on every assignment: `from_pretrained(path, depth_scale=...)` sets overrides late.
-        if name in _DEPTH_FIELDS:
-            value = _checked_depth_field(name, value)
-        super().__setattr__(name, value)
-
-    def __post_init__(self, **kwargs):
-        super().__post_init__(**kwargs)
-        # A plain LLaVA-OneVision config.json says "llava_onevision"; loaded here it is an SD-VLM config.
-        self.__dict__.pop("model_type", None)
-        hidden_size = self.text_config.hidden_size
-        if hidden_size % 2:
-            raise ValueError(f"text_config.hidden_size must be even for the depth encoding, got {hidden_size}")
+        super().__setattr__(name, checked_depth_value(name, value))
 
 
 __all__ = ["SDVLMLlavaOnevisionConfig"]
