@@ -152,17 +152,49 @@ def area_pool_depth(
         `(means, valid_share)`, both `(grid_h, grid_w)` float32: the valid mean (0 where the cell
         has no valid pixel) and the share of the cell's area on valid pixels.
     """
+    return area_pool_depth_grids(depth, [(row_edges, col_edges)])[0]
+
+
+def area_pool_depth_grids(depth: torch.Tensor, grids) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """[`area_pool_depth`] of several grids over one map, reading the map once (e.g. the tiles of an image).
+
+    Args:
+        depth: `(H, W)` as for `area_pool_depth`.
+        grids: a list of `(row_edges, col_edges)`.
+
+    Returns:
+        One `(means, valid_share)` per grid, as `area_pool_depth` returns them.
+    """
     height, width = depth.shape
-    depth = torch.nan_to_num(depth.to(torch.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    valid = (depth > 0).to(torch.float64)
-    rows, cols = _overlap(row_edges.to(torch.float64), height), _overlap(col_edges.to(torch.float64), width)
-    weight = rows @ valid @ cols.T
-    sums = rows @ (depth * valid) @ cols.T
-    area = (row_edges[1:] - row_edges[:-1]).to(torch.float64)[:, None] * (col_edges[1:] - col_edges[:-1]).to(
-        torch.float64
-    )[None, :]
-    means = torch.where(weight > 0, sums / weight.clamp(min=1e-300), 0.0)
-    return means.to(torch.float32), (weight / area).to(torch.float32)
+    rows = [_overlap(row_edges.to(torch.float64), height) for row_edges, _ in grids]
+    cols = [_overlap(col_edges.to(torch.float64), width) for _, col_edges in grids]
+    all_rows = torch.cat(rows)
+    lowest, highest = (float(value) for value in torch.aminmax(depth))
+    dense = lowest > 0 and highest < math.inf  # False for NaN too
+    if dense:
+        # Fast path, the common case (estimated depth): every pixel valid, so a cell's valid weight is
+        # its overlap with the map, the outer product of its row and column overlaps.
+        row_sums = torch.split(all_rows @ depth.to(torch.float64), [len(r) for r in rows])
+    else:
+        depth = depth.to(torch.float64)
+        if not (highest < math.inf and lowest > -math.inf):  # non-finite values (NaN fails both)
+            depth = torch.nan_to_num(depth, nan=0.0, posinf=0.0, neginf=0.0)
+        # Invalid pixels are 0 here (negative ones are refused upstream): depth is its own masked map.
+        row_sums = torch.split(all_rows @ depth, [len(r) for r in rows])
+        row_weights = torch.split(all_rows @ (depth > 0).to(torch.float64), [len(r) for r in rows])
+    pooled = []
+    for index, ((row_edges, col_edges), row_overlap, col_overlap) in enumerate(zip(grids, rows, cols)):
+        sums = row_sums[index] @ col_overlap.T
+        if dense:
+            weight = row_overlap.sum(dim=1)[:, None] * col_overlap.sum(dim=1)[None, :]
+        else:
+            weight = row_weights[index] @ col_overlap.T
+        area = (row_edges[1:] - row_edges[:-1]).to(torch.float64)[:, None] * (col_edges[1:] - col_edges[:-1]).to(
+            torch.float64
+        )[None, :]
+        means = torch.where(weight > 0, sums / weight.clamp(min=1e-300), 0.0)
+        pooled.append((means.to(torch.float32), (weight / area).to(torch.float32)))
+    return pooled
 
 
 def fill_empty_cells(grid: torch.Tensor) -> torch.Tensor:
@@ -244,6 +276,7 @@ __all__ = [
     "MINMAX_EPS",
     "add_depth_encoding",
     "area_pool_depth",
+    "area_pool_depth_grids",
     "depth_positional_encoding",
     "encode_token_depth",
     "fill_empty_cells",

@@ -8,17 +8,17 @@ square and resized (one tile). The vision tower then sees `grid x grid` patches 
 per tile (pixels past `grid * patch` are dropped, as by its patch convolution).
 
 Each of those patch cells is a rectangle of the ORIGINAL image (partly or wholly outside it over
-padding). Depth is pooled straight onto them with `area_pool_depth`: the area-weighted mean of the
-valid source pixels under the cell, never a resampling of the map (which would blur depth across
-cells) and never the image processor (without torchvision it runs PIL, which rejects values above
-1 and rounds to 8 bits).
+padding). Depth is pooled straight onto them with `area_pool_depth_grids` (base tile and grid in
+one pass over the map): the area-weighted mean of the valid source pixels under the cell, never a
+resampling of the map (which would blur depth across cells) and never the image processor
+(without torchvision it runs PIL, which rejects values above 1 and rounds to 8 bits).
 """
 
 import torch
 from transformers.image_processing_utils import get_patch_output_size, select_best_resolution
 from transformers.image_utils import ChannelDimension
 
-from .depth_encoding import area_pool_depth
+from .depth_encoding import area_pool_depth_grids
 
 
 def _cell_edges(length: int, tile: int, grid: int, patch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,18 +38,21 @@ def _cell_edges(length: int, tile: int, grid: int, patch: int) -> tuple[torch.Te
     return torch.tensor(edges, dtype=torch.float64), torch.tensor(is_patch)
 
 
-def _pool_canvas(depth, canvas_hw, offset_yx, scale_yx, tile, grid, patch) -> torch.Tensor:
-    """`(tiles_y * grid, tiles_x * grid)` patch-cell depth of a canvas cut into tiles.
+def _canvas_grid(canvas_hw, offset_yx, scale_yx, tile, grid, patch) -> tuple:
+    """The patch cells of a canvas cut into tiles, in source pixels, for `area_pool_depth_grids`.
 
-    Canvas pixel `c` along an axis is source pixel `(c - offset) * scale`.
+    Canvas pixel `c` along an axis is source pixel `(c - offset) * scale`. Returns
+    `((row_edges, col_edges), (row_is_patch, col_is_patch))`.
     """
-    pooled_axes = []
-    for length, offset, scale in zip(canvas_hw, offset_yx, scale_yx):
-        edges, is_patch = _cell_edges(length, tile, grid, patch)
-        pooled_axes.append(((edges - offset) * scale, is_patch))
-    (row_edges, rows), (col_edges, cols) = pooled_axes
-    means, _ = area_pool_depth(depth, row_edges, col_edges)
-    return means[rows][:, cols]
+    axes = [_cell_edges(length, tile, grid, patch) for length in canvas_hw]
+    edges = tuple((edges - offset) * scale for (edges, _), offset, scale in zip(axes, offset_yx, scale_yx))
+    return edges, tuple(is_patch for _, is_patch in axes)
+
+
+def _pool_canvases(depth, canvases) -> list[torch.Tensor]:
+    """Per canvas `(tiles_y * grid, tiles_x * grid)` patch-cell depth, the map read once for all."""
+    pooled = area_pool_depth_grids(depth, [edges for edges, _ in canvases])
+    return [means[rows][:, cols] for (means, _), (_, (rows, cols)) in zip(pooled, canvases)]
 
 
 def _tiles(cells: torch.Tensor, grid: int) -> torch.Tensor:
@@ -84,18 +87,19 @@ def anyres_depth_cells(
         # Padded to a `side x side` square (centred), then resized to the tile.
         side = max(height, width)
         offset = ((side - height) // 2 * tile / side, (side - width) // 2 * tile / side)
-        return _pool_canvas(depth, (tile, tile), offset, (side / tile, side / tile), tile, grid, patch)[None]
-    base = _pool_canvas(depth, (tile, tile), (0, 0), (height / tile, width / tile), tile, grid, patch)
+        square = _canvas_grid((tile, tile), offset, (side / tile, side / tile), tile, grid, patch)
+        return _pool_canvases(depth, [square])[0][None]
+    base = _canvas_grid((tile, tile), (0, 0), (height / tile, width / tile), tile, grid, patch)
     best_height, best_width = select_best_resolution((height, width), image_grid_pinpoints)
     new_height, new_width = get_patch_output_size(
         depth[None], (best_height, best_width), input_data_format=ChannelDimension.FIRST
     )
     # Centred padding, the odd pixel after: as the image processor's `_get_padding_size`.
     top, left = (best_height - new_height) // 2, (best_width - new_width) // 2
-    cells = _pool_canvas(
-        depth, (best_height, best_width), (top, left), (height / new_height, width / new_width), tile, grid, patch
-    )
-    return torch.cat([base[None], _tiles(cells, grid)])
+    scale = (height / new_height, width / new_width)
+    canvas = _canvas_grid((best_height, best_width), (top, left), scale, tile, grid, patch)
+    base_cells, canvas_cells = _pool_canvases(depth, [base, canvas])
+    return torch.cat([base_cells[None], _tiles(canvas_cells, grid)])
 
 
 __all__ = ["anyres_depth_cells"]

@@ -102,10 +102,12 @@ class SDVLMLlavaOnevisionProcessor(DepthProcessorMixin, LlavaOnevisionProcessor)
 
     def _tiling(self, **kwargs) -> dict:
         """`anyres_depth_cells` settings from the image processor's settings for this call (call kwargs win)."""
-        images_kwargs = self._merge_kwargs(**kwargs)["images_kwargs"]
+        # Read directly (call kwargs, flat or in `images_kwargs`, then the image processor's), as the
+        # image processor resolves them: `_merge_kwargs` would cost more than the depth pooling itself.
+        images_kwargs = kwargs.get("images_kwargs") or {}
 
         def setting(name):
-            value = images_kwargs.get(name)
+            value = kwargs.get(name, images_kwargs.get(name))
             return value if value is not None else getattr(self.image_processor, name, None)
 
         size, crop_size = setting("size") or {}, setting("crop_size") or {}

@@ -9,6 +9,7 @@ from PIL import Image
 
 from modeling_sdvlm.depth_encoding import (
     area_pool_depth,
+    area_pool_depth_grids,
     encode_token_depth,
     fill_empty_cells,
     normalize_depth,
@@ -37,6 +38,30 @@ def test_area_pool_is_the_valid_mean_weighted_by_overlap():
             assert share[i, j].item() == pytest.approx(valid.double().mean().item(), abs=1e-6)
             expected = block[valid].mean().item() if valid.any() else 0.0
             assert means[i, j].item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_area_pool_grids_in_one_pass_match_each_grid_alone_and_the_supersampled_mean(holes):
+    """All-valid maps take a fast path (no validity products); both paths give the supersampled mean."""
+    rng = np.random.default_rng(1)
+    depth = torch.from_numpy(rng.uniform(0.5, 4.0, (7, 11)).astype(np.float32))
+    if holes:
+        depth[rng.random((7, 11)) < 0.3] = 0.0
+    grids = [(uniform_edges(7, 3), uniform_edges(11, 4)), (torch.tensor([-1.0, 3.5, 7.0]), uniform_edges(11, 2))]
+    together = area_pool_depth_grids(depth, grids)
+    for (rows, cols), (means, share) in zip(grids, together):
+        alone_means, alone_share = area_pool_depth(depth, rows, cols)
+        assert torch.equal(means, alone_means) and torch.equal(share, alone_share)
+    fine = depth.repeat_interleave(12, 0).repeat_interleave(12, 1).double()
+    means, share = together[0]
+    for i in range(3):
+        for j in range(4):
+            block = fine[i * 28 : (i + 1) * 28, j * 33 : (j + 1) * 33]
+            valid = block > 0
+            assert share[i, j].item() == pytest.approx(valid.double().mean().item(), abs=1e-6)
+            assert means[i, j].item() == pytest.approx(block[valid].mean().item() if valid.any() else 0.0, rel=1e-6)
+    # the second grid's first row starts one pixel above the map: that part counts as invalid
+    assert torch.all(together[1][1][0] < 1.0)
 
 
 def test_area_pool_counts_cells_outside_the_map_as_invalid():
