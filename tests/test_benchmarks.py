@@ -236,3 +236,11 @@ def test_rows_whose_reference_cannot_be_scored_are_dropped_with_a_warning(tmp_pa
     rows = drop_unscorable(bench, bench.load(str(tmp_path / "s")), {})
     assert list(rows["id"]) == ["srgpt-1", "srgpt-2", "srgpt-3", "srgpt-4"]
     assert "srgpt-0" in caplog.text and "unreadable reference" in caplog.text
+
+
+def test_without_pyav_video_decoding_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError
+    with pytest.raises(ImportError, match="pip install 'av<16'"):
+        sample_frames(str(tmp_path / "missing.mp4"), 4)
