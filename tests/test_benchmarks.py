@@ -244,3 +244,36 @@ def test_without_pyav_video_decoding_says_what_to_install(tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError
     with pytest.raises(ImportError, match="pip install 'av<16'"):
         sample_frames(str(tmp_path / "missing.mp4"), 4)
+
+
+# Every category of the release (as a public script that groups the bench lists them) falls in a column.
+RELEASE_CATEGORIES = {
+    "qualitative": ["left_choice", "right_predicate", "thin_predicate", "above_predicate", "below_predicate",
+                    "short_choice", "below_choice", "big_predicate", "tall_choice", "left_predicate", "above_choice",
+                    "behind_predicate", "tall_predicate", "right_choice", "short_predicate", "wide_predicate",
+                    "small_predicate", "front_predicate"],
+    "quantitative": ["distance_data", "horizontal_distance_data", "vertical_distance_data", "width_data",
+                     "height_data", "direction"],
+}
+
+
+def test_every_release_category_has_a_column():
+    for qa_type, categories in RELEASE_CATEGORIES.items():
+        for category in categories:
+            assert spatialrgpt.group_of(qa_type, category) in spatialrgpt.COLUMNS, category
+
+
+def test_spatialrgpt_reads_the_hub_copy_with_literal_string_fields(tmp_path):
+    import json
+
+    items = spatialrgpt_items()[:2]
+    for item in items:
+        item["file_path"] = item["image_info"]["file_path"]
+        for key in ("image_info", "qa_info", "conversations", "rle", "bbox"):
+            if key in item:
+                item[key] = repr(item[key])  # Python literal strings, single quotes
+    write_spatialrgpt(tmp_path / "s")
+    (tmp_path / "s" / "SpatialRGPT-Bench_v1.json").write_text(json.dumps(items))
+    rows = get_benchmark("spatialrgpt").load(str(tmp_path / "s"))
+    assert list(rows["group"]) == ["direct_distance", "width"]
+    assert rows[1]["answer"] == "The width of Region [0] is 10.0 inches."

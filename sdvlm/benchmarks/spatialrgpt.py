@@ -4,7 +4,9 @@ Items (read from AnjieCheng/SpatialRGPT at 16715d4, `llava/eval/eval_spatial.py`
 {file_path, height, width}` (paths relative to the Omni3D image folder), `text_q` (the question
 with regions named "Region [i]"), `conversations` (LLaVA turns; the human turn refers to regions
 with `<mask>`), `rle` (COCO RLE masks) or `bbox` ([x1, y1, x2, y2]), `qa_info {type, category}`.
-The official evaluator reads only the first question/answer pair of `conversations`.
+The official evaluator reads only the first question/answer pair of `conversations`. In the
+Hub's copy the structured fields may be stored as Python-literal strings and the image path also
+as a top-level `file_path` (as public scripts reading that copy parse it); both forms are read.
 
 Regions reach a model without region inputs drawn on the image (see `regions.py`), and the
 question is `text_q`.
@@ -22,6 +24,7 @@ with the metric in place of its GPT-4 judge:
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -93,11 +96,25 @@ def question_text(item: dict) -> str:
     return re.sub(r"<mask>", lambda _: region_name(next(count)), text)
 
 
+def structured(value):
+    """A structured field as stored in either copy: as is, or parsed from its JSON / Python-literal
+    string (`ast.literal_eval` reads literals only, it executes nothing)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return ast.literal_eval(value)
+
+
 def _items(source: str, config: str | None = None) -> tuple[list[dict], Path]:
     """The annotation list and the folder its `file_path`s are relative to."""
     path = Path(source)
-    if path.is_dir() and (path / ANNOTATION_FILE).is_file():
-        path = path / ANNOTATION_FILE
+    if path.is_dir():
+        # The release's file name, else the folder's one JSON file (a renamed or Hub-snapshot copy).
+        candidates = [path / ANNOTATION_FILE] if (path / ANNOTATION_FILE).is_file() else sorted(path.glob("*.json"))
+        if len(candidates) == 1:
+            path = candidates[0]
     if path.is_file():
         text = path.read_text()
         items = json.loads(text) if text.lstrip().startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -125,29 +142,28 @@ def load(source: str, image_folder: str | None = None, config: str | None = None
     for index, item in enumerate(items):
         item_id = item.get("id", index)
         try:
-            info, qa = item["image_info"], item["qa_info"]
-            qa = json.loads(qa) if isinstance(qa, str) else qa
-            info = json.loads(info) if isinstance(info, str) else info
+            info, qa = structured(item["image_info"]), structured(item["qa_info"])
+            conversations = structured(item["conversations"])
             group = group_of(qa["type"], qa["category"])
             if group is None:
                 skip_row("spatialrgpt", index, item_id, f"category {qa['category']!r} is not scored by the benchmark")
                 continue
-            image_path = folder / info["file_path"]
+            image_path = folder / (item.get("file_path") or info["file_path"])
             if not image_path.is_file():
                 skip_row("spatialrgpt", index, item_id, f"image {image_path} not found")
                 continue
             image = Image.open(image_path).convert("RGB")
-            masks = [decode_rle(rle) for rle in item["rle"]] if item.get("rle") else None
-            boxes = item.get("bbox") or None
+            masks = [decode_rle(rle) for rle in structured(item["rle"])] if item.get("rle") else None
+            boxes = structured(item.get("bbox")) or None
             if masks is None and boxes is None:
                 raise ValueError("no 'rle' and no 'bbox' regions")
-            answer = item["conversations"][1]["value"]
+            answer = conversations[1]["value"]
             if group == "direction":
                 clock_success(None, answer)  # a reference without a clock hour is malformed
             rows.append({"id": str(item_id), "image": draw_regions(image, boxes=boxes, masks=masks),
-                         "question": question_text(item), "answer": answer, "category": qa["category"],
+                         "question": question_text({**item, "conversations": conversations}), "answer": answer, "category": qa["category"],
                          "qa_type": qa["type"], "qa_category": qa["category"], "group": group})
-        except (KeyError, IndexError, TypeError, ValueError) as error:
+        except (KeyError, IndexError, TypeError, ValueError, SyntaxError) as error:
             skip_row("spatialrgpt", index, item_id, f"malformed item: {error!r}")
     return rows_dataset(rows, source)
 
@@ -197,5 +213,5 @@ def score(predictions: list[str], rows, **_) -> tuple[dict, list[dict]]:
 BENCHMARK = Benchmark(name="spatialrgpt", hub_id="a8cheng/SpatialRGPT-Bench", title="SpatialRGPT-Bench",
                       score_name="quantitative_success", load=load, score=score, columns=COLUMNS)
 
-__all__ = ["QUANTITATIVE_GROUPS", "QUALITATIVE_GROUPS", "COLUMNS", "group_of", "clock_hour", "clock_success",
+__all__ = ["QUANTITATIVE_GROUPS", "QUALITATIVE_GROUPS", "COLUMNS", "group_of", "structured", "clock_hour", "clock_success",
            "question_text", "load", "score", "BENCHMARK"]
