@@ -11,6 +11,8 @@ from huggingface_hub.dataclasses import strict
 from transformers import LlavaConfig, PreTrainedConfig
 
 DEFAULT_DEPTH_ESTIMATOR = "depth-anything/Depth-Anything-V2-Large-hf"
+# What a depth encoding can have been trained on (see `modeling_sdvlm.depth_inputs`).
+DEPTH_CONVENTIONS = ("inverse", "metric")
 
 
 @strict
@@ -29,6 +31,7 @@ class SDVLMDepthConfig(PreTrainedConfig):
     depth_normalization: Literal["minmax", "none"] | str = "minmax"
     depth_pe_base: int | float = 10000.0
     depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
+    depth_convention: Literal["inverse", "metric"] | str | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -36,10 +39,18 @@ class SDVLMDepthConfig(PreTrainedConfig):
         # into an SD-VLM class it is an SD-VLM config (and must say so, or transformers would treat
         # the custom class as the plain one).
         self.__dict__.pop("model_type", None)
+        if self.depth_convention is None:
+            self.depth_convention = default_depth_convention(self.depth_normalization)
         hidden_size = self.get_text_config().hidden_size
         if hidden_size % 2:
             # The encoding interleaves sin and cos pairs over the language model's width.
             raise ValueError(f"text_config.hidden_size must be even for the depth encoding, got {hidden_size}")
+
+
+def default_depth_convention(depth_normalization: str) -> str:
+    """The convention of a config that sets none: raw values ("none") only mean something in meters;
+    min-max normalised ones are the authors' relative inverse depth."""
+    return "metric" if depth_normalization == "none" else "inverse"
 
 
 def checked_depth_value(name: str, value):
@@ -79,13 +90,24 @@ class SDVLMConfig(LlavaConfig, SDVLMDepthConfig):
         depth_estimator (`str`, defaults to `"depth-anything/Depth-Anything-V2-Large-hf"`):
             transformers id or path of the depth model used when no depth is given (the relative
             Depth-Anything-V2 ViT-L, as in the paper).
+        depth_convention (`"inverse"` or `"metric"`, defaults to `"inverse"`, or `"metric"` with
+            `depth_normalization="none"`):
+            The depth the encoding was trained on. `"inverse"`: relative inverse depth (disparity,
+            larger = nearer, no unit), as Depth-Anything's relative models give and the authors'
+            checkpoints use; the processor turns metric depth `d` into `1 / d` per valid pixel.
+            `"metric"`: meters (larger = farther), used as given; relative estimates are refused
+            unless the estimator is a metric one. Left unset (None), it follows
+            `depth_normalization` at construction (`default_depth_convention`); a saved config
+            always holds the resolved value. See `modeling_sdvlm.depth_inputs`.
 
     Example:
 
     >>> from modeling_sdvlm import SDVLMConfig
     >>> config = SDVLMConfig(depth_normalization="none", depth_scale=10.0)
-    >>> config.model_type, config.use_depth, config.depth_scale
-    ('sdvlm', True, 10.0)
+    >>> config.model_type, config.use_depth, config.depth_scale, config.depth_convention
+    ('sdvlm', True, 10.0, 'metric')
+    >>> SDVLMConfig().depth_convention
+    'inverse'
     >>> SDVLMConfig(depth_normalization="log")
     Traceback (most recent call last):
     ...
@@ -98,7 +120,7 @@ class SDVLMConfig(LlavaConfig, SDVLMDepthConfig):
         super().__setattr__(name, checked_depth_value(name, value))
 
 
-_DEPTH_FIELDS = ("use_depth", "depth_scale", "depth_normalization", "depth_pe_base", "depth_estimator")
+_DEPTH_FIELDS = ("use_depth", "depth_scale", "depth_normalization", "depth_pe_base", "depth_estimator", "depth_convention")
 
 
 def _checked_depth_field(name: str, value):
@@ -111,6 +133,10 @@ def _checked_depth_field(name: str, value):
         if value not in ("minmax", "none"):
             raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {value!r}")
         return value
+    if name == "depth_convention":
+        if value is not None and value not in DEPTH_CONVENTIONS:  # None: resolved in __post_init__
+            raise ValueError(f"depth_convention must be one of {', '.join(map(repr, DEPTH_CONVENTIONS))}, got {value!r}")
+        return value
     if name == "depth_estimator":
         if not isinstance(value, str) or not value:
             raise ValueError(f"depth_estimator must be a non-empty model id or path, got {value!r}")
@@ -121,4 +147,5 @@ def _checked_depth_field(name: str, value):
     return float(value)
 
 
-__all__ = ["SDVLMConfig", "SDVLMDepthConfig", "DEFAULT_DEPTH_ESTIMATOR", "checked_depth_value"]
+__all__ = ["SDVLMConfig", "SDVLMDepthConfig", "DEFAULT_DEPTH_ESTIMATOR", "DEPTH_CONVENTIONS", "checked_depth_value",
+           "default_depth_convention"]

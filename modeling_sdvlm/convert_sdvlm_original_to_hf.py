@@ -117,10 +117,12 @@ def build_config(
         vision_feature_layer=original_config.get("mm_vision_select_layer", -2),
         projector_hidden_act="gelu",
         pad_token_id=pad_token_id,
-        # The authors' DPE: relative Depth-Anything-V2 depth, min-max per image, alpha = 100.
+        # The authors' DPE: relative Depth-Anything-V2 depth (inverse: larger = nearer), min-max per
+        # image, alpha = 100. "inverse" makes the processor turn a user's meters into 1/d.
         use_depth=True,
         depth_normalization="minmax",
         depth_scale=100.0,
+        depth_convention="inverse",
     )
 
 
@@ -133,6 +135,7 @@ def build_processor(tokenizer, vision_config: CLIPVisionConfig, config: SDVLMCon
         config.vision_feature_select_strategy,
         pad_to_square,
         depth_estimator=config.depth_estimator,
+        depth_convention=config.depth_convention,
     )
 
 

@@ -1,9 +1,29 @@
-"""Depth inputs of every SD-VLM processor: conversion, validation and estimation, family-independent.
+"""Depth inputs of every SD-VLM processor: reading, validation, the depth-convention conversion and
+estimation, family-independent.
 
-Every family's processor turns the user's depth maps into arrays with `DepthProcessorMixin.depth_arrays`,
-which calls `convert_depth_map` on each map: that function is the one place where a depth input
-(numpy / torch / PIL, its dtype and units) becomes a `(H, W)` float32 array. Only the geometry
-(how the array reaches the token grid) differs between families.
+The one place of the unit and convention rules. Every family's processor turns the user's depth
+maps into arrays with `DepthProcessorMixin.depth_arrays`, which reads each map with
+`convert_depth_map` (numpy / torch / PIL, dtype and units -> `(H, W)` float32) and converts it with
+`to_model_depth` to the depth convention of the model; so training, evaluation, the depth cache and
+the Space (which all hand depth to a processor) convert the same way. The model checks
+`depth_values` with `check_depth_values`. Only the geometry (how the array reaches the token grid)
+differs between families.
+
+Depth conventions (`SDVLMConfig.depth_convention`, what the encoding was trained on):
+- `"inverse"`: relative inverse depth (disparity), larger = nearer, no unit: Depth-Anything's
+  relative models, the authors' checkpoints. Metric depth `d` becomes `1 / d` per valid pixel; with
+  min-max normalisation the unknown scale and shift of any relative estimate `a / d + b` cancel.
+- `"metric"`: meters, larger = farther, used as given.
+
+Depth kinds (what a map handed to the processor holds, `depth_kind=` on the call):
+- `"metric"` (default): meters in float maps, millimetres in integer maps (16-bit PNG).
+- `"inverse"`: already inverse or relative (e.g. your own Depth-Anything relative estimate).
+A `"metric"` model refuses `"inverse"` depth: a relative map has no scale to recover meters from.
+
+>>> to_model_depth(np.array([[2.0, 0.0, 4.0]], np.float32), "inverse", kind="metric").tolist()
+[[0.5, 0.0, 0.25]]
+>>> to_model_depth(np.array([[2.0, 0.0, 4.0]], np.float32), "metric", kind="metric").tolist()
+[[2.0, 0.0, 4.0]]
 """
 
 import numpy as np
@@ -12,9 +32,31 @@ from PIL import Image
 from transformers.image_utils import get_image_size, make_flat_list_of_images, to_numpy_array
 from transformers.utils import logging
 
-from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
+from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR, DEPTH_CONVENTIONS
 
 logger = logging.get_logger(__name__)
+
+DEPTH_KINDS = DEPTH_CONVENTIONS
+
+# What to estimate meters with (Depth-Anything-V2's metric fine-tunes).
+METRIC_DEPTH_ESTIMATOR = "depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf"
+METRIC_DEPTH_ESTIMATOR_OUTDOOR = "depth-anything/Depth-Anything-V2-Metric-Outdoor-Large-hf"
+# transformers depth models whose output is meters (Depth-Anything says so in `depth_estimation_type`).
+METRIC_ESTIMATOR_MODEL_TYPES = ("zoedepth", "glpn", "depth_pro")
+# Plausible metric depth, meters: 0.1 mm to 10 km. Outside it a map is in the wrong unit or broken
+# (3e38 overflows the pooling to inf and the logits to NaN).
+MIN_METRIC_DEPTH = 1e-4
+MAX_METRIC_DEPTH = 1e4
+# Relative inverse depth has no unit; this only keeps float32 pooling far from overflow.
+MAX_INVERSE_DEPTH = 1e12
+# PIL modes holding a measurement: 16/32-bit integers (millimetres) and 32-bit float.
+INTEGER_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I")
+FLOAT_DEPTH_MODES = ("F",)
+
+
+
+class DepthEstimatorUnavailable(OSError):
+    """The depth estimator cannot be loaded; the message names it and says what to do instead."""
 
 
 class _EstimatorSlot:
@@ -35,18 +77,33 @@ def image_hw(image) -> tuple[int, int]:
     return tuple(get_image_size(to_numpy_array(image)))
 
 
-def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
-    """One depth map as a `(H, W)` float32 array, validated.
+def check_choice(name: str, value, choices=DEPTH_CONVENTIONS) -> str:
+    """`value` if it is one of `choices`, else a ValueError naming `name`."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return value
 
-    Integer depth of any container (16-bit PIL image, integer numpy array or torch tensor, e.g. a
-    uint16 PNG read by cv2 or imageio) holds millimetres and is scaled by `png_scale`; float depth
-    is taken as is (meters or relative). 0 and non-finite mark invalid pixels; negative values and
-    maps without any valid pixel are errors naming the map's `index`.
+
+def read_depth_map(depth, index: int = 0, png_scale: float = 0.001) -> np.ndarray:
+    """One depth map as a `(H, W)` float32 array, integer maps scaled by `png_scale` (millimetres -> meters).
+
+    Accepts a numpy array, a torch tensor (any float dtype, bfloat16 included) or a PIL image of mode
+    `I;16`/`I` (millimetres) or `F` (float). 8-bit and colour images are refused: they are
+    visualisations, not measurements. `index` names the map in errors.
     """
     if isinstance(depth, Image.Image):
+        if depth.mode not in INTEGER_DEPTH_MODES + FLOAT_DEPTH_MODES:
+            raise ValueError(
+                f"depth map {index} is a PIL image of mode {depth.mode!r} (8-bit or colour: a picture of depth, "
+                "not a measurement); pass a 16-bit PNG in millimetres (mode 'I;16'), a float array in meters, "
+                "or a float array of relative inverse depth with depth_kind='inverse'"
+            )
         array = np.asarray(depth)
     elif torch.is_tensor(depth):
-        array = depth.detach().cpu().numpy()
+        tensor = depth.detach().cpu()
+        if tensor.is_floating_point() and tensor.dtype not in (torch.float32, torch.float64):
+            tensor = tensor.float()  # numpy has no bfloat16
+        array = tensor.numpy()
     elif isinstance(depth, np.ndarray):
         array = depth
     else:
@@ -57,17 +114,145 @@ def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
     if array.ndim != 2:
         raise ValueError(f"depth map {index} has shape {tuple(array.shape)}; expected (height, width)")
     if array.dtype.kind not in "fiu":
-        raise ValueError(f"depth map {index} has non-numeric dtype {array.dtype}")
+        raise ValueError(f"depth map {index} has dtype {array.dtype}; expected float (meters) or integer (millimetres)")
     if array.dtype.kind in "iu":
-        array = array.astype(np.float32) * np.float32(png_scale)
-    else:
-        array = array.astype(np.float32, copy=False)
+        # Divided by units per meter (1000 for millimetres): exact for whole millimetres, 1500 -> 1.5.
+        return array.astype(np.float32) / np.float32(1.0 / png_scale)
+    if array.dtype.itemsize > 4:
+        finite = array[np.isfinite(array)]
+        if finite.size and float(np.abs(finite).max()) > np.finfo(np.float32).max:
+            # float32 would turn these into inf, i.e. silently invalid pixels
+            raise ValueError(f"depth map {index} has values beyond float32's range (up to {np.abs(finite).max():.3g})")
+    return array.astype(np.float32, copy=False)
+
+
+def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
+    """One depth map as a `(H, W)` float32 array, validated (`read_depth_map`'s rules).
+
+    Integer depth of any container (16-bit PIL image, integer numpy array or torch tensor, e.g. a
+    uint16 PNG read by cv2 or imageio) holds millimetres and is scaled by `png_scale`; float depth
+    (bfloat16 included) is taken as is. 0 and non-finite mark invalid pixels; negative values and
+    maps without any valid pixel are errors naming the map's `index`.
+    """
+    array = read_depth_map(depth, index, png_scale)
     finite = np.isfinite(array)
     if (array[finite] < 0).any():
         raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
     if not (finite & (array > 0)).any():
         raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
     return array
+
+
+def check_depth_kind(convention: str, kind: str, estimator: str | None = None) -> None:
+    """Raise a ValueError when depth of `kind` cannot feed a model of `convention`.
+
+    Only relative (inverse) depth for a `"metric"` model is refused; `estimator` names where it came from.
+    """
+    check_choice("depth_convention", convention)
+    check_choice("depth_kind", kind, DEPTH_KINDS)
+    if convention == "metric" and kind == "inverse":
+        source = f"the depth estimator '{estimator}' gives" if estimator else "the depth given is"
+        raise ValueError(
+            f"this model's depth_convention is 'metric' (it was trained on meters), but {source} relative inverse "
+            "depth (no scale, larger = nearer). Pass metric depth in meters (depth=...), or estimate meters with a "
+            f"metric estimator: depth_estimator='{METRIC_DEPTH_ESTIMATOR}' (indoor scenes) or "
+            f"'{METRIC_DEPTH_ESTIMATOR_OUTDOOR}' (outdoors)"
+        )
+
+
+def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
+    """The mask of valid pixels (finite and > 0) of a float map, after checking that they are plausible.
+
+    Negative values, a map without a valid pixel, and values outside the plausible range of `kind`
+    (metric: `MIN_METRIC_DEPTH`..`MAX_METRIC_DEPTH` meters; inverse: at most `MAX_INVERSE_DEPTH`)
+    are ValueErrors naming map `index`.
+    """
+    finite = np.isfinite(array)
+    if (array[finite] < 0).any():
+        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
+    valid = finite & (array > 0)
+    if not valid.any():
+        raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
+    low, high = float(array[valid].min()), float(array[valid].max())
+    if kind == "metric" and not (MIN_METRIC_DEPTH <= low and high <= MAX_METRIC_DEPTH):
+        raise ValueError(
+            f"depth map {index} has metric depth from {low:.3g} to {high:.3g} m, outside the plausible "
+            f"{MIN_METRIC_DEPTH:g}..{MAX_METRIC_DEPTH:g} m: float maps are meters and integer maps millimetres "
+            "(mark invalid pixels with 0; pass relative inverse depth with depth_kind='inverse')"
+        )
+    if kind == "inverse" and high > MAX_INVERSE_DEPTH:
+        raise ValueError(
+            f"depth map {index} has inverse depth up to {high:.3g}, above the supported {MAX_INVERSE_DEPTH:g}; "
+            "rescale the map (an inverse model only uses its relative values)"
+        )
+    return valid
+
+
+def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", index: int = 0,
+                   estimator: str | None = None) -> np.ndarray:
+    """A checked `(H, W)` float map of `kind` in the model's `convention`; 0 marks invalid pixels.
+
+    `"inverse"` model: metric depth becomes `1 / d` on valid pixels, inverse depth stays as it is.
+    `"metric"` model: meters as given; inverse depth is refused (see `check_depth_kind`).
+    """
+    check_depth_kind(convention, kind, estimator)
+    valid = check_depth_range(array, index, kind)
+    if convention == "inverse" and kind == "metric":
+        return np.divide(1.0, array, out=np.zeros(array.shape, np.float32), where=valid)
+    return np.where(valid, array, np.float32(0.0)).astype(np.float32, copy=False)
+
+
+def estimator_depth_kind(estimator: str, model=None) -> str:
+    """`"metric"` when the depth estimator outputs meters, else `"inverse"` (relative, larger = nearer).
+
+    From the loaded model's config where there is one (Depth-Anything's `depth_estimation_type`, or a
+    metric model family), else from the id: metric Depth-Anything ids contain "metric".
+    """
+    config = getattr(model, "config", None)
+    if config is not None:
+        estimation_type = getattr(config, "depth_estimation_type", None)
+        if estimation_type is not None:
+            return "metric" if estimation_type == "metric" else "inverse"
+        if getattr(config, "model_type", None) in METRIC_ESTIMATOR_MODEL_TYPES:
+            return "metric"
+    return "metric" if "metric" in str(estimator).lower() else "inverse"
+
+
+def check_depth_values(depth_values: torch.Tensor, convention: str) -> None:
+    """Check `depth_values` handed to the model: a float tensor in its `convention`, plausible values.
+
+    Integer tensors are refused (millimetre maps go through the processor), as are values above the
+    convention's bound (`MAX_METRIC_DEPTH` meters, `MAX_INVERSE_DEPTH`), which would overflow to NaN.
+    """
+    if not depth_values.is_floating_point():
+        raise ValueError(
+            f"depth_values has dtype {depth_values.dtype}; the model takes float depth in its depth_convention "
+            f"('{convention}': {'meters' if convention == 'metric' else 'inverse depth'}) as SDVLMProcessor returns "
+            "it. Integer (millimetre) maps go through the processor: processor(images=..., depth=...)"
+        )
+    bound = MAX_METRIC_DEPTH if convention == "metric" else MAX_INVERSE_DEPTH
+    finite = torch.where(torch.isfinite(depth_values), depth_values, 0)
+    highest = float(finite.amax()) if finite.numel() else 0.0
+    if highest > bound:
+        raise ValueError(
+            f"depth_values reach {highest:.3g}, above the plausible {bound:g} for a '{convention}' model; "
+            "pass depth through SDVLMProcessor, which converts and checks it"
+        )
+
+
+def bind_depth_convention(processor, config) -> None:
+    """Give `processor` its model's depth convention, or raise when it already holds another one.
+
+    A processor saved before conventions existed has none and takes the model's.
+    """
+    current = getattr(processor, "depth_convention", None)
+    if current is None:
+        processor.depth_convention = config.depth_convention
+    elif current != config.depth_convention:
+        raise ValueError(
+            f"the processor converts depth for depth_convention={current!r} but the model was trained on "
+            f"{config.depth_convention!r}; set the same depth_convention in processor_config.json and config.json"
+        )
 
 
 def report_empty_cells(depth: torch.Tensor, on_image: torch.Tensor, cell: int, index: int) -> int:
@@ -102,18 +287,24 @@ class DepthProcessorMixin:
     """Depth settings, conversion and estimation shared by the SD-VLM processors of every family.
 
     A processor subclass calls `init_depth(...)` in its `__init__`, `resolve_depth(images, depth,
-    estimate_depth)` in `__call__` to get one validated float32 array per image (or None), and maps
-    those arrays through its own geometry.
+    estimate_depth, depth_kind)` in `__call__` to get one validated float32 array per image in the
+    model's depth convention (or None), and maps those arrays through its own geometry.
 
     Settings (saved with the processor):
         depth_estimator (`str`): transformers id or path of the depth model used when no depth is
             given (relative Depth-Anything-V2 Large by default, as in the paper).
         estimate_missing_depth (`bool`): estimate depth when `depth=` is not given.
         depth_png_scale (`float`): factor applied to INTEGER depth (millimetres by convention) to get
-            meters; float depth is taken as it is.
+            meters; float depth is meters (or relative inverse depth, with `depth_kind="inverse"`).
+        depth_convention (`"inverse"`, `"metric"` or None): the depth the model was trained on, its
+            `config.depth_convention`; the arrays are produced in it. None (a processor saved before
+            conventions existed) means unbound: `from_pretrained` takes the checkpoint's config.json
+            value, `bind_depth_convention` the model's; an unbound processor converts for
+            `"inverse"`, the config's default.
     """
 
-    def init_depth(self, depth_estimator=DEFAULT_DEPTH_ESTIMATOR, estimate_missing_depth=True, depth_png_scale=0.001):
+    def init_depth(self, depth_estimator=DEFAULT_DEPTH_ESTIMATOR, estimate_missing_depth=True, depth_png_scale=0.001,
+                   depth_convention=None):
         if not isinstance(depth_estimator, str) or not depth_estimator:
             raise ValueError(f"depth_estimator must be a non-empty model id or path, got {depth_estimator!r}")
         if not (isinstance(depth_png_scale, (int, float)) and depth_png_scale > 0):
@@ -121,21 +312,52 @@ class DepthProcessorMixin:
         self.depth_estimator = depth_estimator
         self.estimate_missing_depth = bool(estimate_missing_depth)
         self.depth_png_scale = float(depth_png_scale)
+        self.depth_convention = None if depth_convention is None else check_choice("depth_convention", depth_convention)
         self._estimator = _EstimatorSlot()
 
-    def depth_arrays(self, images, depth) -> list[np.ndarray]:
-        """Validated `(H, W)` float32 arrays, one per image, each the size of its image.
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """[`ProcessorMixin.from_pretrained`]; a processor saved without a depth convention takes the
+        one of the checkpoint's config.json (when there is one)."""
+        processor = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        if processor.depth_convention is None:
+            from .configuration_sdvlm import SDVLMConfig
+
+            hub = {name: kwargs[name] for name in ("revision", "cache_dir", "token", "local_files_only") if name in kwargs}
+            try:
+                processor.depth_convention = SDVLMConfig.from_pretrained(pretrained_model_name_or_path, **hub).depth_convention
+            except (OSError, ValueError):  # no config.json beside it: stays unbound
+                pass
+        return processor
+
+    @property
+    def model_depth_convention(self) -> str:
+        """The convention the depth arrays are produced in (an unbound processor: `"inverse"`)."""
+        return self.depth_convention or "inverse"
+
+    def estimated_depth_kind(self) -> str:
+        """`"metric"` when the depth estimator gives meters, else `"inverse"` (see `estimator_depth_kind`)."""
+        return estimator_depth_kind(self.depth_estimator, self._estimator.model)
+
+    def depth_arrays(self, images, depth, depth_kind: str | list[str] = "metric") -> list[np.ndarray]:
+        """Validated `(H, W)` float32 arrays in the model's depth convention, one per image, each the
+        size of its image (0 = invalid).
 
         Args:
             images: flat list of the original images.
             depth: one map per image (a single map for a single image).
+            depth_kind: `"metric"` or `"inverse"`, for all maps or one per map.
         """
         if not isinstance(depth, (list, tuple)):
             depth = [depth]
         if len(depth) != len(images):
             raise ValueError(f"wrong number of depth maps: got {len(depth)} for {len(images)} images")
+        kinds = [depth_kind] * len(depth) if isinstance(depth_kind, str) else list(depth_kind)
+        if len(kinds) != len(depth):
+            raise ValueError(f"wrong number of depth kinds: got {len(kinds)} for {len(depth)} depth maps")
         arrays = []
-        for index, (image, depth_map) in enumerate(zip(images, depth)):
+        for index, (image, depth_map, kind) in enumerate(zip(images, depth, kinds)):
+            check_choice(f"depth_kind of depth map {index}", kind, DEPTH_KINDS)
             array = convert_depth_map(depth_map, index, self.depth_png_scale)
             size = image_hw(image)
             if tuple(array.shape) != tuple(size):
@@ -143,16 +365,20 @@ class DepthProcessorMixin:
                     f"depth map {index} has shape {tuple(array.shape)} but its image is {size} (height, width); "
                     "depth must be pixel-aligned with the original image"
                 )
-            arrays.append(array)
+            arrays.append(to_model_depth(array, self.model_depth_convention, kind, index))
         return arrays
 
-    def resolve_depth(self, images, depth, estimate_depth: bool | None = None) -> list[np.ndarray] | None:
+    def resolve_depth(self, images, depth, estimate_depth: bool | None = None,
+                      depth_kind: str | list[str] = "metric") -> list[np.ndarray] | None:
         """The depth arrays of a call: the given maps, else estimated ones, else None.
 
         Args:
             images: the call's images (any nesting), or None.
             depth: None or one map per image.
             estimate_depth: override `estimate_missing_depth` for this call.
+            depth_kind: what the given maps hold (see `depth_arrays`); estimates have their
+                estimator's kind, and relative ones are refused for a "metric" model before the
+                estimator runs.
         """
         if images is None:
             if depth is not None:
@@ -162,8 +388,10 @@ class DepthProcessorMixin:
         if depth is None:
             if not (self.estimate_missing_depth if estimate_depth is None else estimate_depth):
                 return None
+            check_depth_kind(self.model_depth_convention, self.estimated_depth_kind(), self.depth_estimator)
             depth = self.estimate_depth(flat_images)
-        return self.depth_arrays(flat_images, depth)
+            depth_kind = self.estimated_depth_kind()
+        return self.depth_arrays(flat_images, depth, depth_kind)
 
     def set_depth_estimator(self, model, image_processor=None) -> None:
         """Use an already-built depth model (e.g. a `DepthAnythingForDepthEstimation`).
@@ -190,10 +418,19 @@ class DepthProcessorMixin:
     def _load_depth_estimator(self) -> None:
         from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
-        model = AutoModelForDepthEstimation.from_pretrained(self.depth_estimator)
+        try:
+            model = AutoModelForDepthEstimation.from_pretrained(self.depth_estimator)
+            image_processor = AutoImageProcessor.from_pretrained(self.depth_estimator)
+        except OSError as error:  # offline, a wrong id, or a folder without the model's files
+            raise DepthEstimatorUnavailable(
+                f"the depth estimator '{self.depth_estimator}' could not be loaded ({error}). Pass depth maps with "
+                "depth=..., set a local depth_estimator (processor.depth_estimator = '/path/to/a/depth/model' or "
+                "processor.set_depth_estimator(model)), or turn estimation off (estimate_missing_depth=False, or "
+                "estimate_depth=False on the call)"
+            ) from error
         if torch.cuda.is_available():
             model = model.to("cuda")
-        self.set_depth_estimator(model, AutoImageProcessor.from_pretrained(self.depth_estimator))
+        self.set_depth_estimator(model, image_processor)
 
     @torch.no_grad()
     def estimate_depth(self, images, batch_size: int = 8) -> list[np.ndarray]:
@@ -234,4 +471,10 @@ class DepthProcessorMixin:
         return results
 
 
-__all__ = ["DepthProcessorMixin", "convert_depth_map", "image_hw", "report_empty_cells", "warn_empty_cells"]
+__all__ = [
+    "DEPTH_CONVENTIONS", "DEPTH_KINDS", "METRIC_DEPTH_ESTIMATOR", "METRIC_DEPTH_ESTIMATOR_OUTDOOR",
+    "MIN_METRIC_DEPTH", "MAX_METRIC_DEPTH", "MAX_INVERSE_DEPTH", "DepthEstimatorUnavailable", "DepthProcessorMixin",
+    "bind_depth_convention", "check_choice", "check_depth_kind", "check_depth_range", "check_depth_values",
+    "convert_depth_map", "estimator_depth_kind", "image_hw", "read_depth_map", "report_empty_cells", "to_model_depth",
+    "warn_empty_cells",
+]

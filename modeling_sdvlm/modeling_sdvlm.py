@@ -22,6 +22,7 @@ from .depth_encoding import (
     normalize_depth,
     pool_depth_cells,
 )
+from .depth_inputs import check_depth_values
 
 def _check_depth_shape(depth_values: torch.Tensor, pixel_values: torch.Tensor | None) -> None:
     """Raise a ValueError naming the problem for depth maps of the wrong shape or number."""
@@ -89,8 +90,11 @@ class SDVLMModel(LlavaModel):
 
         Args:
             pixel_values: `(num_images, 3, size, size)`.
-            depth_values: `(num_images, size, size)` aligned with `pixel_values`, or None (no depth;
-                then the result is LLaVA's exactly). Ignored when `config.use_depth` is False.
+            depth_values: `(num_images, size, size)` float, aligned with `pixel_values`, in the model's
+                `config.depth_convention` (meters for "metric", inverse depth for "inverse"), as
+                [`SDVLMProcessor`] returns it; or None (no depth; then the result is LLaVA's exactly).
+                Integer tensors (millimetres) and implausible values are refused: pass raw maps
+                through the processor. Ignored when `config.use_depth` is False.
 
         Returns:
             LLaVA's output; `pooler_output` is a list of `(tokens, hidden)` features per image.
@@ -108,6 +112,7 @@ class SDVLMModel(LlavaModel):
         if depth_values is None or not self.config.use_depth:
             return outputs
         _check_depth_shape(depth_values, pixel_values)
+        check_depth_values(depth_values, self.config.depth_convention)
         features = outputs.pooler_output
         grid = self.depth_grid(depth_values.to(pixel_values.device)).flatten(1)
         strategy = vision_feature_select_strategy or self.config.vision_feature_select_strategy
@@ -308,6 +313,23 @@ class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
             depth_values=depth_values,
             **kwargs,
         )
+
+    def generate(self, *args, **kwargs):
+        """[`GenerationMixin.generate`], refusing right-padded prompts.
+
+        New tokens follow the last position of every row, so a row that ends in padding would be
+        continued after its pad tokens and answer differently than alone: batches must be padded on
+        the LEFT (`SDVLMProcessor` does so for batched text unless told otherwise).
+        """
+        attention_mask = kwargs.get("attention_mask")
+        if torch.is_tensor(attention_mask) and attention_mask.dim() == 2 and attention_mask.shape[1]:
+            ends_in_padding = (attention_mask[:, -1] == 0).nonzero()
+            if ends_in_padding.numel():
+                raise ValueError(
+                    f"batch row {int(ends_in_padding[0, 0])} ends in padding (right-padded prompts); generate needs "
+                    "left padding: processor(..., padding=True, padding_side='left')"
+                )
+        return super().generate(*args, **kwargs)
 
 
 # generate() calls `inspect.signature(self.forward)` at every decoding step for models registered

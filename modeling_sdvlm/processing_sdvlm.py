@@ -2,8 +2,9 @@
 
 `processor(images=..., text=..., depth=...)` returns LLaVA's inputs and `depth_values`
 `(num_images, size, size)` float32 aligned pixel-for-pixel with `pixel_values` (0 = invalid or
-padding). Without `depth=`, depth is estimated with `depth_estimator` (a transformers depth model,
-Depth-Anything-V2 by default) when `estimate_missing_depth` is on.
+padding), in the model's `depth_convention` (`modeling_sdvlm.depth_inputs` converts: meters become
+`1 / d` for an "inverse" model). Without `depth=`, depth is estimated with `depth_estimator` (a
+transformers depth model, Depth-Anything-V2 by default) when `estimate_missing_depth` is on.
 """
 
 import numpy as np
@@ -14,6 +15,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
 from .depth_geometry import align_depth
 from .depth_inputs import DepthProcessorMixin, report_empty_cells
+from .image_inputs import as_rgb_images
 
 # LLaVA-1.5's vicuna_v1 conversation format: system prompt, " USER: ", " ASSISTANT: ", "</s>" after
 # each answer; an image item becomes "<image>\n" before the text of its turn.
@@ -50,7 +52,9 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
             convention holds millimetres (ScanNet, MSMU), to get meters. The rule follows the dtype,
             not the container: a 16-bit PIL image, an integer numpy array (e.g. a uint16 PNG read
             with cv2 or imageio) and an integer torch tensor are all millimetres; float arrays and
-            tensors are taken as they are (meters, or relative depth).
+            tensors are meters (or relative inverse depth, with `depth_kind="inverse"` on the call).
+        depth_convention (`"inverse"`, `"metric"` or None): the model's `config.depth_convention`,
+            the depth `depth_values` are produced in (see [`DepthProcessorMixin`]).
     """
 
     def __init__(
@@ -65,11 +69,12 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
         depth_estimator=DEFAULT_DEPTH_ESTIMATOR,
         estimate_missing_depth=True,
         depth_png_scale=0.001,
+        depth_convention=None,
         **kwargs,
     ):
         if chat_template is None:
             chat_template = VICUNA_V1_CHAT_TEMPLATE
-        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale)
+        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale, depth_convention)
         super().__init__(
             image_processor=image_processor,
             tokenizer=tokenizer,
@@ -85,25 +90,35 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
     def model_input_names(self) -> list[str]:
         return super().model_input_names + ["depth_values"]
 
-    def __call__(self, images=None, text=None, depth=None, estimate_depth: bool | None = None, **kwargs):
+    def __call__(self, images=None, text=None, depth=None, estimate_depth: bool | None = None,
+                 depth_kind: str | list[str] = "metric", **kwargs):
         """LLaVA's processing plus `depth_values`.
 
         Args:
-            images: as for LLaVA (one image or a list).
-            text: prompts containing `<image>`.
+            images: as for LLaVA (one image or a list); numpy images may also be `(H, W)` grey or
+                `(H, W, 4)` RGBA (alpha dropped).
+            text: prompts containing `<image>`. A batch of several prompts is padded on the LEFT
+                unless `padding_side` is given (generation needs left padding).
             depth: None, or one depth map per image (a single map for a single image), each a
                 `(H, W)` numpy array / torch tensor / 16-bit PIL image, pixel-aligned with the
-                ORIGINAL image. Float maps are meters (or relative depth); integer maps of any
-                type are millimetres, scaled by `depth_png_scale`.
-                0 and non-finite values mark invalid pixels; negative values are an error.
+                ORIGINAL image. Float maps are meters; integer maps of any type are millimetres,
+                scaled by `depth_png_scale`. 0 and non-finite values mark invalid pixels; negative
+                values, 8-bit images and implausible depth (outside 0.1 mm..10 km) are errors.
             estimate_depth: override `estimate_missing_depth` for this call.
+            depth_kind: `"metric"` (default: meters / millimetres as above) or `"inverse"` (already
+                relative inverse depth, larger = nearer, e.g. your own Depth-Anything estimate),
+                one for all maps or one per map. A `"metric"` model refuses `"inverse"` depth.
 
         Returns:
-            [`BatchFeature`] with LLaVA's keys and `depth_values` `(num_images, S, S)` float32 when
-            depth is given or estimated.
+            [`BatchFeature`] with LLaVA's keys and `depth_values` `(num_images, S, S)` float32 in the
+            model's `depth_convention` when depth is given or estimated.
         """
+        if images is not None:
+            images = as_rgb_images(images)
+        if isinstance(text, (list, tuple)) and len(text) > 1 and kwargs.get("padding"):
+            kwargs.setdefault("padding_side", "left")
         outputs = super().__call__(images=images, text=text, **kwargs)
-        arrays = self.resolve_depth(images, depth, estimate_depth)
+        arrays = self.resolve_depth(images, depth, estimate_depth, depth_kind)
         if arrays is None:
             return outputs
         depth_values = self.align_depth_maps(arrays, **kwargs)

@@ -49,12 +49,13 @@ class SDVLMLlavaOnevisionProcessor(DepthProcessorMixin, LlavaOnevisionProcessor)
         depth_estimator=DEFAULT_DEPTH_ESTIMATOR,
         estimate_missing_depth=True,
         depth_png_scale=0.001,
+        depth_convention=None,
         **kwargs,
     ):
         if patch_size is not None and not (isinstance(patch_size, int) and patch_size > 0):
             raise ValueError(f"patch_size must be a positive integer or None, got {patch_size!r}")
         self.patch_size = patch_size
-        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale)
+        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale, depth_convention)
         super().__init__(
             image_processor=image_processor,
             tokenizer=tokenizer,
@@ -71,7 +72,8 @@ class SDVLMLlavaOnevisionProcessor(DepthProcessorMixin, LlavaOnevisionProcessor)
     def model_input_names(self) -> list[str]:
         return super().model_input_names + ["depth_values"]
 
-    def __call__(self, images=None, text=None, videos=None, depth=None, estimate_depth: bool | None = None, **kwargs):
+    def __call__(self, images=None, text=None, videos=None, depth=None, estimate_depth: bool | None = None,
+                 depth_kind="metric", **kwargs):
         """OneVision's processing of images plus `depth_values`.
 
         Args:
@@ -79,6 +81,8 @@ class SDVLMLlavaOnevisionProcessor(DepthProcessorMixin, LlavaOnevisionProcessor)
             depth: None, or one depth map per image (see [`SDVLMProcessor.__call__`]), pixel-aligned
                 with the ORIGINAL image; nested like `images` for multi-image samples.
             estimate_depth: override `estimate_missing_depth` for this call.
+            depth_kind: what `depth` holds, `"metric"` (meters; integer maps millimetres) or `"inverse"`
+                (relative inverse depth); converted to the model's `depth_convention` (`depth_inputs`).
 
         Returns:
             [`BatchFeature`] with OneVision's keys and `depth_values` `(num_images, max_tiles, grid, grid)`
@@ -92,7 +96,7 @@ class SDVLMLlavaOnevisionProcessor(DepthProcessorMixin, LlavaOnevisionProcessor)
         outputs = super().__call__(images=images, text=text, **kwargs)
         if isinstance(depth, (list, tuple)) and any(isinstance(sample, (list, tuple)) for sample in depth):
             depth = [depth_map for sample in depth for depth_map in sample]
-        arrays = self.resolve_depth(images, depth, estimate_depth)
+        arrays = self.resolve_depth(images, depth, estimate_depth, depth_kind)  # in the model's depth_convention
         if arrays is None:
             return outputs
         tiled = [int(n) == 1 for n in outputs["batch_num_images"] for _ in range(int(n))]

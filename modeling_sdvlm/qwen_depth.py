@@ -228,9 +228,10 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
         depth_estimator=DEFAULT_DEPTH_ESTIMATOR,
         estimate_missing_depth=True,
         depth_png_scale=0.001,
+        depth_convention=None,
         **kwargs,
     ):
-        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale)
+        self.init_depth(depth_estimator, estimate_missing_depth, depth_png_scale, depth_convention)
         super().__init__(image_processor, tokenizer, video_processor, chat_template=chat_template, **kwargs)
 
     @classmethod
@@ -244,7 +245,8 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
     def model_input_names(self) -> list[str]:
         return super().model_input_names + ["depth_values"]
 
-    def __call__(self, images=None, text=None, videos=None, depth=None, estimate_depth: bool | None = None, **kwargs):
+    def __call__(self, images=None, text=None, videos=None, depth=None, estimate_depth: bool | None = None,
+                 depth_kind="metric", **kwargs):
         """The plain processing plus `depth_values`.
 
         Args:
@@ -253,6 +255,8 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
                 with the ORIGINAL image: a `(H, W)` numpy array / torch tensor / 16-bit PIL image;
                 see `convert_depth_map` for units. 0 and non-finite mark invalid pixels.
             estimate_depth: override `estimate_missing_depth` for this call.
+            depth_kind: what `depth` holds, `"metric"` (meters; integer maps millimetres) or `"inverse"`
+                (relative inverse depth); converted to the model's `depth_convention` (`depth_inputs`).
 
         Returns:
             [`BatchFeature`] with the plain keys and `depth_values` `(num_image_tokens,)` float32
@@ -261,7 +265,7 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
         if depth is not None and videos is not None and images is None:
             raise ValueError("depth was given with videos only: depth maps are for images, videos take no depth")
         outputs = super().__call__(images=images, text=text, videos=videos, **kwargs)
-        arrays = self.resolve_depth(images, depth, estimate_depth)
+        arrays = self.resolve_depth(images, depth, estimate_depth, depth_kind)  # in the model's depth_convention
         if arrays is None:
             return outputs
         depth_values = pool_depth_to_tokens(arrays, outputs["image_grid_thw"], self.image_processor.merge_size)

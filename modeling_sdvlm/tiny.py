@@ -306,8 +306,14 @@ def build_tiny_model(processor, seed: int = 0, family: str | None = None, **over
         processor: from [`build_tiny_processor`] for the same family.
         seed: weight initialisation seed.
         family: `"llava"`, `"qwen2_5_vl"` or `"qwen3_vl"`; None = the processor's family.
-        overrides: sizes and config fields, see [`tiny_sdvlm_config`] / [`tiny_qwen_config`].
+        overrides: sizes and config fields, see [`tiny_sdvlm_config`] / [`tiny_qwen_config`];
+            `depth_convention` defaults to the processor's when it has one and no
+            `depth_normalization` is given.
+
+    `processor.depth_convention` is then set to the model's, so the processor converts depth for it.
     """
+    if processor.depth_convention is not None and not {"depth_convention", "depth_normalization"} & set(overrides):
+        overrides["depth_convention"] = processor.depth_convention
     family = family or processor_family(processor)
     _check_family(family)
     if family != processor_family(processor):
@@ -318,6 +324,7 @@ def build_tiny_model(processor, seed: int = 0, family: str | None = None, **over
         config, model_class = tiny_qwen_config(processor, family, **overrides), QWEN_FAMILIES[family][2]
     torch.manual_seed(seed)
     model = model_class(config)
+    processor.depth_convention = config.depth_convention
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     model.generation_config.bos_token_id = processor.tokenizer.bos_token_id

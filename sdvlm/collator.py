@@ -25,7 +25,8 @@ IGNORE_INDEX = -100
 
 
 def example_depth(example: dict, depth_cache: DepthCache | None = None) -> np.ndarray:
-    """The (H, W) float32 depth map of one example: its `depth` column, else its cached estimate."""
+    """The (H, W) float32 depth map of one example: its `depth` column (meters), else its cached
+    estimate (of the kind `example_depth_kind` names)."""
     if example.get("depth") is not None:
         return depth_to_meters(example["depth"])
     if example.get("depth_key") is not None:
@@ -33,6 +34,13 @@ def example_depth(example: dict, depth_cache: DepthCache | None = None) -> np.nd
             raise ValueError("example has a 'depth_key' but the collator was given no depth_cache")
         return depth_cache.get(example["depth_key"])
     raise ValueError("example has neither a 'depth' map nor a 'depth_key' (train with --use_depth false?)")
+
+
+def example_depth_kind(example: dict, depth_cache: DepthCache | None = None) -> str:
+    """What `example_depth` returns: "metric" for the dataset's depth, else the cache's kind."""
+    if example.get("depth") is not None or depth_cache is None:
+        return "metric"
+    return depth_cache.depth_kind
 
 
 def prompt_adds_bos(processor, prompt: str) -> bool:
@@ -46,8 +54,8 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
     """Batches MSMU rows into `input_ids, attention_mask, pixel_values, depth_values, labels`.
 
     Shapes: input_ids / attention_mask / labels (B, T) padded on the right; pixel_values
-    (B, 3, S, S); depth_values (B, S, S) float32 in the depth's units, 0 = invalid (only with
-    `use_depth`).
+    (B, 3, S, S); depth_values (B, S, S) float32 in the model's depth convention (the processor
+    converts), 0 = invalid (only with `use_depth`).
 
     Args (beyond TRL's): use_depth: batch depth maps (False for the no-depth baseline);
     depth_cache: where `depth_key` rows find their estimated maps.
@@ -61,6 +69,7 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
         images = [example["image"].convert("RGB") for example in examples]
         segments = [render_segments(self.processor, example["conversations"]) for example in examples]
         depth = [example_depth(example, self.depth_cache) for example in examples] if self.use_depth else None
+        kinds = [example_depth_kind(example, self.depth_cache) for example in examples] if self.use_depth else "metric"
         prompts = [rows[0][0] for rows in segments]
         # One processor call for the first prompt (it carries the image): it expands <image> into the
         # patch tokens and resizes image and depth together. Later segments are plain text.
@@ -68,6 +77,7 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
             images=images,
             text=prompts,
             depth=depth,
+            depth_kind=kinds,  # the processor converts each map to the model's depth convention
             # Never estimate here: depth comes from the dataset or from the cache filled once
             # before training, and the no-depth baseline needs none at all.
             estimate_depth=False,
@@ -124,4 +134,4 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
         return batch
 
 
-__all__ = ["IGNORE_INDEX", "SDVLMDataCollator", "example_depth", "prompt_adds_bos"]
+__all__ = ["IGNORE_INDEX", "SDVLMDataCollator", "example_depth", "example_depth_kind", "prompt_adds_bos"]

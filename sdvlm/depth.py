@@ -1,39 +1,30 @@
 """Depth maps as the training and evaluation code hands them to the processor: float32 meters.
 
-MSMU stores ground-truth depth as 16-bit PNG in millimetres (0 = invalid); the processor accepts
-float arrays, so the conversion happens once here and every caller sees (H, W) float32 meters.
+MSMU stores ground-truth depth as 16-bit PNG in millimetres (0 = invalid); the code that reads
+depth itself (depth as prompt, noise) sees (H, W) float32 meters. The processor then converts
+meters to the model's depth convention (`modeling_sdvlm.depth_inputs`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image  # noqa: F401  (used by the doctest)
 
-from dataset_builders.msmu.conventions import depth_units_to_meters
+from dataset_builders.msmu.conventions import DEPTH_UNITS_PER_METER
+from modeling_sdvlm.depth_inputs import read_depth_map
 
 
 def depth_to_meters(depth) -> np.ndarray:
     """A 16-bit PNG depth image or an integer array (millimetres), or a float array (meters)
-    -> (H, W) float32 meters. Integer dtype means millimetres whatever the container, as in the
-    processor (`depth_png_scale`): a uint16 PNG read by cv2 or imageio is millimetres too.
+    -> (H, W) float32 meters, by the processor's own reading rules (`depth_inputs.read_depth_map`):
+    integer dtype means millimetres whatever the container; 8-bit images are refused.
 
     >>> depth_to_meters(Image.fromarray(np.array([[1500, 0]], dtype=np.uint16))).tolist()
     [[1.5, 0.0]]
     >>> depth_to_meters(np.array([[1500, 0]], dtype=np.uint16)).tolist()
     [[1.5, 0.0]]
     """
-    if isinstance(depth, Image.Image):
-        if depth.mode not in ("I;16", "I;16B", "I;16L", "I"):
-            raise ValueError(f"depth image must be 16-bit (millimetres), got PIL mode {depth.mode!r}")
-        return depth_units_to_meters(np.asarray(depth))
-    if hasattr(depth, "detach"):  # a torch tensor
-        depth = depth.detach().cpu().numpy()
-    array = np.asarray(depth)
-    if array.ndim != 2:
-        raise ValueError(f"depth must be a 2-D (H, W) map, got shape {array.shape}")
-    if array.dtype.kind in "iu":
-        return depth_units_to_meters(array)
-    return array.astype(np.float32, copy=False)
+    return read_depth_map(depth, png_scale=1.0 / DEPTH_UNITS_PER_METER)
 
 
 def add_depth_noise(depth: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:

@@ -23,6 +23,8 @@ from PIL import Image
 from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
+from modeling_sdvlm.depth_inputs import DEPTH_KINDS, check_choice
+
 
 def image_key(image: Image.Image) -> str:
     """A stable content hash of a PIL image (mode, size and pixels), independent of file encoding."""
@@ -64,13 +66,17 @@ class DepthCache:
             `processor.estimate_depth`; needed only to fill missing entries.
         estimator: id of the depth model behind `estimate_fn` (see `estimator_id`), part of
             every key, so maps of different estimators never mix in one folder.
+        depth_kind: what the estimator's maps hold, `"inverse"` (relative, Depth-Anything's default)
+            or `"metric"` (meters); readers hand it to the processor with the maps, which converts
+            them to the model's depth convention.
     """
 
     def __init__(self, cache_dir: str | os.PathLike, estimate_fn: Callable | None = None,
-                 estimator: str | None = None):
+                 estimator: str | None = None, depth_kind: str = "inverse"):
         self.cache_dir = Path(cache_dir)
         self.estimate_fn = estimate_fn
         self.estimator = estimator
+        self.depth_kind = check_choice("depth_kind", depth_kind, DEPTH_KINDS)
         self.num_estimated = 0  # how many maps this instance had to estimate (tests and logs read it)
 
     def path(self, key: str) -> Path:

@@ -8,8 +8,10 @@ item: question, reference, prediction, success, delta, reason), `<output_dir>/pe
 and the scores into the model card's `model-index` (the checkpoint's README.md).
 Depth is prepared once before generation (dataset depth, or estimates cached in `--depth_cache_dir`,
 default `<model>/depth_cache` for a local model, else `<output_dir>/depth_cache`); the processor
-never estimates depth per batch. A warning is logged when the evaluation's kind of depth (metric
-from the dataset vs. an estimator's relative depth) differs from the one recorded at training.
+never estimates depth per batch. The processor converts every map to the model's
+`depth_convention` (`modeling_sdvlm.depth_inputs`); the run stops before generating when the
+depth cannot feed the model (relative estimates for a "metric" model) or when the depth recorded
+at training contradicts the checkpoint's convention.
 `--benchmark msmu|qspatial_plus|qspatial_scannet|spatialrgpt|vsibench` evaluates on that benchmark
 instead, with its official rules (`sdvlm/benchmarks/`).
 `--depth_noise_sigma S` adds Gaussian noise (std S in the depth's units, meters for ground truth)
@@ -30,7 +32,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 
-from .collator import example_depth, prompt_adds_bos
+from modeling_sdvlm.depth_inputs import bind_depth_convention
+
+from .collator import example_depth, example_depth_kind, prompt_adds_bos
 from .conversation import render_prompt
 from .depth import add_depth_noise
 from .depth_cache import DepthCache
@@ -78,6 +82,7 @@ def load_for_inference(path: str | Path, device: str | torch.device = "cpu"):
     else:
         model = SDVLMForConditionalGeneration.from_pretrained(path)
     processor = SDVLMProcessor.from_pretrained(path)
+    bind_depth_convention(processor, model.config)
     return model.to(device).eval(), processor
 
 
@@ -100,14 +105,16 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
         chunk = indices[start : start + batch_size]
         rows = [dataset[i] for i in chunk]
         prompts = [render_prompt(processor, row["question"]) for row in rows]
-        depth = None
+        depth, kinds = None, "metric"
         if use_depth:
             depth = [
                 add_depth_noise(example_depth(row, depth_cache), depth_noise_sigma, np.random.default_rng([seed, i]))
                 for row, i in zip(rows, chunk)
             ]
+            kinds = [example_depth_kind(row, depth_cache) for row in rows]
         inputs = processor(
-            images=[row["image"].convert("RGB") for row in rows], text=prompts, depth=depth, estimate_depth=False,
+            images=[row["image"].convert("RGB") for row in rows], text=prompts, depth=depth, depth_kind=kinds,
+            estimate_depth=False,
             padding=True,
             padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]), return_tensors="pt",
         ).to(model.device)
@@ -184,27 +191,28 @@ def default_depth_cache_dir(args: EvalArguments) -> Path:
     return default_output_dir(args) / "depth_cache"
 
 
-def training_depth_kind(model_name_or_path: str | Path) -> str | None:
-    """The depth kind recorded by `sdvlm-train` in `sdvlm_training.json` (None if unknown)."""
+def training_record(model_name_or_path: str | Path) -> dict:
+    """What `sdvlm-train` recorded in `sdvlm_training.json` ({} if there is none)."""
     path = Path(model_name_or_path) / "sdvlm_training.json"
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text()).get("depth_kind")
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def check_depth_kind(trained: str | None, evaluated: str) -> bool:
-    """Warn when the evaluation feeds another kind of depth than the model was trained on (metric
-    depth grows with distance, Depth-Anything's relative depth shrinks). Returns True if they match
-    or training's kind is unknown."""
-    if trained is None or trained == evaluated or "none" in (trained, evaluated):
-        return True
-    logger.warning(
-        "depth kind mismatch: the model was trained on %r depth but is evaluated on %r depth "
-        "(metric depth: meters, larger = farther; estimated: relative, larger = nearer); "
-        "the scores are not comparable. Use --depth_source to pick the training's kind.",
-        trained, evaluated,
-    )
-    return False
+def check_trained_convention(record: dict, convention: str) -> None:
+    """Stop when the checkpoint's `depth_convention` contradicts what training recorded.
+
+    A record from before conventions existed has only `depth_kind`: such a model was fed depth as
+    given, so "metric" depth means a "metric" model and an estimate an "inverse" one.
+    """
+    trained = record.get("depth_convention")
+    kind = record.get("depth_kind")
+    if trained is None and kind not in (None, "none"):
+        trained = "metric" if kind == "metric" else "inverse"
+    if trained is not None and trained != convention:
+        raise ValueError(
+            f"the model was trained on {trained!r} depth (sdvlm_training.json: depth_kind={kind!r}) but its config "
+            f"says depth_convention={convention!r}; set \"depth_convention\": \"{trained}\" in its config.json and "
+            "processor_config.json"
+        )
 
 
 def evaluate(args: EvalArguments) -> dict:
@@ -221,11 +229,12 @@ def evaluate(args: EvalArguments) -> dict:
         raise ValueError(f"split {args.split!r} has no rows to evaluate after filtering")
     cache_dir = default_depth_cache_dir(args)
     needs_depth = bool(model.config.use_depth) or args.depth_prompt
+    if model.config.use_depth:
+        check_trained_convention(training_record(args.model_name_or_path), model.config.depth_convention)
     with accelerator.main_process_first():  # estimate missing depth maps once, not once per process
-        dataset, cache = prepare_depth(dataset, processor, needs_depth, args.depth_source, cache_dir)
+        convention = model.config.depth_convention if model.config.use_depth else None
+        dataset, cache = prepare_depth(dataset, processor, needs_depth, args.depth_source, cache_dir, convention)
     kind = depth_kind(dataset, cache, processor)
-    if accelerator.is_main_process:
-        check_depth_kind(training_depth_kind(args.model_name_or_path), kind)
     if args.depth_prompt:
         dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
 
@@ -268,8 +277,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 __all__ = ["EvalArguments", "load_for_inference", "generate_answers", "score_predictions", "item_categories",
-           "category_rate", "write_outputs", "default_output_dir", "default_depth_cache_dir", "training_depth_kind",
-           "check_depth_kind", "evaluate", "main"]
+           "category_rate", "write_outputs", "default_output_dir", "default_depth_cache_dir", "training_record",
+           "check_trained_convention", "evaluate", "main"]
 
 if __name__ == "__main__":
     main()

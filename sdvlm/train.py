@@ -40,6 +40,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser
 
 from .collator import SDVLMDataCollator
+from .dataset_checks import validate_training_dataset
 from .depth_cache import DepthCache, estimator_id
 from .depth_prompt import add_depth_prompt
 from .distributed import check_distributed, describe, distributed_record, find_unused_parameters, gathered_state_dict
@@ -75,6 +76,11 @@ class SDVLMScriptArguments(ScriptArguments):
     depth_prompt: bool = field(
         default=False, metadata={"help": "Write each object's depth into the question (the depth-as-prompt ablation)."}
     )
+    invalid_rows: str = field(
+        default="skip", metadata={"help": "Rows that fail the pre-training check (unreadable image, no depth, bad "
+                                  "conversations): skip them with a warning, or stop (error)",
+                                  "choices": ["skip", "error"]}
+    )
 
 
 @dataclass
@@ -93,6 +99,10 @@ class SDVLMModelConfig(ModelConfig):
         default=None, metadata={"help": "minmax or none; default: keep the checkpoint's", "choices": ["minmax", "none"]}
     )
     depth_scale: float | None = field(default=None, metadata={"help": "Alpha of DPE; default: the checkpoint's."})
+    depth_convention: str | None = field(
+        default=None, metadata={"help": "Depth the encoding is trained on: inverse (1/d, the authors') or metric "
+                                "(meters); default: the checkpoint's", "choices": ["inverse", "metric"]}
+    )
     freeze_vision_tower: bool = field(
         default=True, metadata={"help": "Freeze the vision tower in full fine-tuning (LoRA always freezes it)."}
     )
@@ -151,9 +161,13 @@ def load_model_and_processor(model_args: SDVLMModelConfig):
     """An `SDVLMForConditionalGeneration` and its processor from a Llava or SD-VLM checkpoint.
 
     A plain Llava checkpoint loads with no missing keys (DPE has no parameters); its config is
-    lifted to an `SDVLMConfig`. The DPE switches of `model_args` override the checkpoint's.
+    lifted to an `SDVLMConfig`. The DPE switches of `model_args` override the checkpoint's; a
+    checkpoint without a `depth_convention` takes the default of its (overridden) normalization.
+    The processor converts depth for the model's convention.
     """
     from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMProcessor
+    from modeling_sdvlm.configuration_sdvlm import default_depth_convention
+    from modeling_sdvlm.depth_inputs import bind_depth_convention
 
     path = model_args.model_name_or_path
     overrides = {"use_depth": model_args.use_depth}
@@ -163,11 +177,20 @@ def load_model_and_processor(model_args: SDVLMModelConfig):
         overrides["depth_scale"] = model_args.depth_scale
     # Also lifts a plain Llava config (model_type "llava") to an SDVLMConfig: same fields plus DPE.
     config = SDVLMConfig.from_pretrained(path, revision=model_args.model_revision, **overrides)
+    if model_args.depth_convention is not None:
+        config.depth_convention = model_args.depth_convention
+    elif "depth_convention" not in SDVLMConfig.get_config_dict(path, revision=model_args.model_revision)[0]:
+        # No convention saved: the default of the normalization as it is now, overrides included.
+        config.depth_convention = default_depth_convention(config.depth_normalization)
     dtype = getattr(torch, model_args.dtype) if model_args.dtype not in (None, "auto") else torch.float32
     model = SDVLMForConditionalGeneration.from_pretrained(
         path, config=config, revision=model_args.model_revision, dtype=dtype
     )
     processor = SDVLMProcessor.from_pretrained(path, revision=model_args.model_revision)
+    if model_args.depth_convention is None and model_args.depth_normalization is None:
+        bind_depth_convention(processor, config)  # a checkpoint whose processor and config disagree stops here
+    else:
+        processor.depth_convention = config.depth_convention  # this run's settings decide
     return model, processor
 
 
@@ -226,10 +249,15 @@ class SDVLMTrainer(SFTTrainer):
                              f"{result.missing_keys[:5]}, unexpected {result.unexpected_keys[:5]}")
 
 
-def prepare_depth(dataset, processor, use_depth: bool, depth_source: str, cache_dir: str | Path):
+def prepare_depth(dataset, processor, use_depth: bool, depth_source: str, cache_dir: str | Path,
+                  convention: str | None = None):
     """Attach depth to `dataset` once, before training: keep the ground-truth `depth` column, or
     estimate maps for images without one into a `DepthCache` and add a `depth_key` column.
+    `convention`: the depth convention of a model that encodes depth; estimates it cannot take
+    (relative ones for a "metric" model) stop here, before anything is estimated.
     Returns (dataset, cache or None)."""
+    from modeling_sdvlm.depth_inputs import DepthEstimatorUnavailable, check_depth_kind
+
     has_depth = "depth" in dataset.column_names
     if not use_depth:
         return (dataset.remove_columns("depth") if has_depth else dataset), None
@@ -237,8 +265,18 @@ def prepare_depth(dataset, processor, use_depth: bool, depth_source: str, cache_
         raise ValueError("--depth_source dataset, but the dataset has no 'depth' column")
     if depth_source == "dataset" or (depth_source == "auto" and has_depth):
         return dataset, None
-    cache = DepthCache(cache_dir, estimate_fn=processor.estimate_depth, estimator=estimator_id(processor))
-    keys = cache.fill(example["image"].convert("RGB") for example in dataset.select_columns(["image"]))
+    kind = processor.estimated_depth_kind()
+    if convention is not None:
+        check_depth_kind(convention, kind, processor.depth_estimator)
+    cache = DepthCache(cache_dir, estimate_fn=processor.estimate_depth, estimator=estimator_id(processor),
+                       depth_kind=kind)
+    try:
+        keys = cache.fill(example["image"].convert("RGB") for example in dataset.select_columns(["image"]))
+    except DepthEstimatorUnavailable as error:
+        raise DepthEstimatorUnavailable(
+            f"{error}. Here: use a dataset with a 'depth' column (--depth_source dataset), a --depth_cache_dir "
+            "filled by an earlier run, or no depth (--use_depth false)"
+        ) from error
     if has_depth:
         dataset = dataset.remove_columns("depth")
     return dataset.add_column("depth_key", keys), cache
@@ -273,7 +311,8 @@ def model_card_body(model_args, script_args, training_args, num_rows: int, depth
         f"- Data: `{script_args.dataset_name}` ({num_rows} QA rows"
         f"{', categories ' + ', '.join(script_args.categories) if script_args.categories else ''})\n"
         f"- Depth: {'on' if model_args.use_depth else 'off (no-depth baseline)'}\n"
-        + (f"- Depth kind: `{depth_kind}` (evaluate with the same kind of depth)\n" if depth_kind else "")
+        + (f"- Depth kind: `{depth_kind}` (the processor converts any depth to the checkpoint's "
+           "`depth_convention`, see config.json)\n" if depth_kind else "")
         + f"- Training: {mode}; lr {training_args.learning_rate}, projector lr {training_args.projector_lr}, "
         f"{getattr(training_args.lr_scheduler_type, 'value', training_args.lr_scheduler_type)}, seed {training_args.seed}\n"
     )
@@ -288,13 +327,17 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
         dataset = dataset.select(range(min(script_args.max_train_samples, len(dataset))))
     if len(dataset) == 0:
         raise ValueError(f"no training rows left in split {script_args.dataset_train_split!r} after filtering")
+    needs_depth = model_args.use_depth or script_args.depth_prompt
+    reads_dataset_depth = needs_depth and (script_args.depth_source == "dataset" or (
+        script_args.depth_source == "auto" and "depth" in dataset.column_names))
+    dataset = validate_training_dataset(dataset, reads_dataset_depth, script_args.invalid_rows)
 
     model, processor = load_model_and_processor(model_args)
     cache_dir = script_args.depth_cache_dir or Path(training_args.output_dir) / "depth_cache"
-    needs_depth = model_args.use_depth or script_args.depth_prompt
     # Under `accelerate launch`, the main process estimates missing depth; the others then read the cache.
     with PartialState().main_process_first():
-        dataset, cache = prepare_depth(dataset, processor, needs_depth, script_args.depth_source, cache_dir)
+        convention = model.config.depth_convention if model_args.use_depth else None
+        dataset, cache = prepare_depth(dataset, processor, needs_depth, script_args.depth_source, cache_dir, convention)
         kind = depth_kind(dataset, cache, processor)
         if script_args.depth_prompt:
             dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
@@ -347,7 +390,8 @@ def save_trained(trainer, processor, model_args, script_args, training_args, num
             {"use_depth": model_args.use_depth, "use_peft": model_args.use_peft,
              "categories": script_args.categories, "num_rows": num_rows,
              "global_step": trainer.state.global_step, "seed": training_args.seed,
-             "depth_kind": depth_kind, "distributed": distributed}, indent=2))
+             "depth_kind": depth_kind, "depth_convention": processor.depth_convention,
+             "distributed": distributed}, indent=2))
     trainer.accelerator.wait_for_everyone()
     return output_dir
 

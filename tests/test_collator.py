@@ -40,15 +40,19 @@ def test_labels_are_the_assistant_tokens_only(tiny):
     assert (batch["input_ids"] == processor.image_token_id).sum(dim=1).tolist() == [16, 16, 16]
 
 
-def test_depth_values_aligned_with_pixel_values(tiny):
+@pytest.mark.parametrize("convention", ["metric", "inverse"])
+def test_depth_values_aligned_with_pixel_values(tiny, convention, monkeypatch):
     processor, rows = tiny
+    monkeypatch.setattr(processor, "depth_convention", convention)
     batch = SDVLMDataCollator(processor=processor)([rows[0], rows[2]])
     assert batch["pixel_values"].shape == (2, 3, 32, 32)
     assert batch["depth_values"].shape == (2, 32, 32) and batch["depth_values"].dtype == torch.float32
     for b, index in enumerate((0, 2)):
         depth = np.asarray(rows[index]["depth"], dtype=np.float32) / 1000.0
         box = depth < 4.9  # the box is nearer than the 5 m background
-        assert torch.allclose(batch["depth_values"][b], torch.from_numpy(depth), atol=1e-3)
+        # The dataset's millimetres reach the model as meters, or as 1 / meters for an "inverse" model.
+        expected = depth if convention == "metric" else 1.0 / depth
+        assert torch.allclose(batch["depth_values"][b], torch.from_numpy(expected), atol=1e-3)
         # The box's pixels differ in colour from the grey background at exactly those positions.
         grey = batch["pixel_values"][b, :, ~torch.from_numpy(box)]
         coloured = batch["pixel_values"][b, :, torch.from_numpy(box)]

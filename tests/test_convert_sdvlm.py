@@ -84,11 +84,16 @@ def test_converted_checkpoint_gives_the_same_logits(tmp_path, caplog):
     converted_processor = AutoProcessor.from_pretrained(output)
     assert type(model) is SDVLMForConditionalGeneration and type(converted_processor) is SDVLMProcessor
     assert model.config.depth_normalization == "minmax" and model.config.depth_scale == 100.0
+    # The authors trained on relative inverse depth: the checkpoint says so, in config and processor.
+    assert json.loads((output / "config.json").read_text())["depth_convention"] == "inverse"
+    assert model.config.depth_convention == converted_processor.depth_convention == "inverse"
     assert converted_processor.image_processor.do_pad is True
     image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (24, 40, 3), dtype=np.uint8))
     depth = np.linspace(0.5, 4.0, 24 * 40, dtype=np.float32).reshape(24, 40)
     inputs = converted_processor(images=[image], text=[PROMPT], depth=[depth], return_tensors="pt")
     expected_inputs = processor(images=[image], text=[PROMPT], depth=[depth], return_tensors="pt")
+    # Meters in, 1 / d out (before the geometry): the nearest pixel (0.5 m) is the largest value.
+    assert inputs["depth_values"].max() == pytest.approx(1 / 0.5, rel=0.01)
     for key in expected_inputs:
         torch.testing.assert_close(inputs[key], expected_inputs[key], rtol=0, atol=0)
     with torch.no_grad():

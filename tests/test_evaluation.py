@@ -11,7 +11,7 @@ from sdvlm.depth import add_depth_noise
 from sdvlm.depth_prompt import depth_prompt_text
 from sdvlm.evaluation import (
     EvalArguments,
-    check_depth_kind,
+    check_trained_convention,
     default_depth_cache_dir,
     generate_answers,
     load_for_inference,
@@ -177,22 +177,35 @@ def test_no_depth_evaluation_never_runs_the_depth_estimator(tiny, tmp_path, monk
     assert calls == []
 
 
-def test_depth_kind_mismatch_warns(tiny, tmp_path, caplog):
+def test_recorded_training_depth_must_match_the_convention():
+    check_trained_convention({}, "inverse")
+    check_trained_convention({"depth_kind": "metric", "depth_convention": "inverse"}, "inverse")  # converted to 1/d
+    check_trained_convention({"depth_kind": "estimated:some/estimator"}, "inverse")  # before conventions existed
+    check_trained_convention({"depth_kind": "metric"}, "metric")
+    with pytest.raises(ValueError, match="trained on 'metric' depth.*depth_convention='inverse'"):
+        check_trained_convention({"depth_kind": "metric"}, "inverse")
+    with pytest.raises(ValueError, match="trained on 'inverse' depth"):
+        check_trained_convention({"depth_kind": "metric", "depth_convention": "inverse"}, "metric")
+
+
+def test_evaluate_stops_at_a_depth_mismatch(tiny, tmp_path):
     data, ckpt = tiny
-    assert check_depth_kind(None, "metric") and check_depth_kind("metric", "metric")
-    assert check_depth_kind("none", "metric")
-    with caplog.at_level("WARNING", logger="sdvlm.evaluation"):
-        assert not check_depth_kind("estimated:depth-anything/Depth-Anything-V2-Large-hf", "metric")
-    assert "depth kind mismatch" in caplog.text
-    # End to end: a model recorded as trained on estimated depth, evaluated on the dataset's metric depth.
-    model_dir = copy_checkpoint(ckpt, tmp_path / "estimated")
-    (model_dir / "sdvlm_training.json").write_text(json.dumps({"depth_kind": "estimated:some/estimator"}))
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="sdvlm.evaluation"):
-        main(["--model_name_or_path", str(model_dir), "--dataset_name", str(data), "--max_new_tokens", "2",
-              "--max_samples", "2", "--output_dir", str(tmp_path / "out"), "--update_model_card", "false"])
-    assert "'estimated:some/estimator'" in caplog.text and "'metric'" in caplog.text
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["depth_kind"] == "metric"
+    args = ["--dataset_name", str(data), "--max_new_tokens", "2", "--max_samples", "2", "--update_model_card", "false"]
+    # Recorded (before conventions existed) as trained on metric depth, but the config says "inverse".
+    legacy = copy_checkpoint(ckpt, tmp_path / "legacy")
+    (legacy / "sdvlm_training.json").write_text(json.dumps({"depth_kind": "metric"}))
+    with pytest.raises(ValueError, match="trained on 'metric' depth"):
+        main(["--model_name_or_path", str(legacy), "--output_dir", str(tmp_path / "out1"), *args])
+    assert not (tmp_path / "out1").exists()
+    # A "metric" model asked to evaluate on relative estimates: stops before estimating anything.
+    metric = copy_checkpoint(ckpt, tmp_path / "metric", {"depth_convention": "metric"}, depth_convention="metric")
+    with pytest.raises(ValueError, match="depth_convention is 'metric'.*Depth-Anything-V2-Large-hf.*Metric-Indoor"):
+        main(["--model_name_or_path", str(metric), "--output_dir", str(tmp_path / "out2"), "--depth_source",
+              "estimate", *args])
+    assert not (metric / "depth_cache").exists()
+    # The same model on the dataset's metric depth runs.
+    main(["--model_name_or_path", str(metric), "--output_dir", str(tmp_path / "out3"), *args])
+    assert json.loads((tmp_path / "out3" / "results.json").read_text())["depth_kind"] == "metric"
 
 
 def test_default_depth_cache_dir_is_never_a_hub_id_folder(tiny, tmp_path):

@@ -44,20 +44,26 @@ def clip_style_processor():
         vision_feature_select_strategy="default",
         num_additional_image_tokens=1,
         estimate_missing_depth=False,
+        depth_convention="metric",
     )
 
 
 def stretch_processor():
     """A plain resize to the square input size (no pad, no crop): the aspect ratio is not kept."""
-    tiny = build_tiny_processor(texts=["How far is the chair?"], image_size=IMAGE_SIZE, patch_size=PATCH)
+    tiny = build_tiny_processor(
+        texts=["How far is the chair?"], image_size=IMAGE_SIZE, patch_size=PATCH, depth_convention="metric"
+    )
     tiny.image_processor = LlavaImageProcessor(
         do_pad=False, do_center_crop=False, size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
     )
     return tiny
 
 
+# The geometry tests use "metric" processors: meters pass through unconverted, so values compare directly.
 PROCESSORS = {
-    "pad_to_square": lambda: build_tiny_processor(texts=["How far is the chair?"], image_size=IMAGE_SIZE, patch_size=PATCH),
+    "pad_to_square": lambda: build_tiny_processor(
+        texts=["How far is the chair?"], image_size=IMAGE_SIZE, patch_size=PATCH, depth_convention="metric"
+    ),
     "clip_resize_crop": clip_style_processor,
     "stretch_resize": stretch_processor,
 }
@@ -330,7 +336,7 @@ def test_processor_estimates_missing_depth_from_a_saved_estimator(depth_anything
     image = ramp_image(40, 72)[0]
     out = estimating(images=[image], text=[PROMPT], return_tensors="pt")
     expected = estimating.estimate_depth([image])
-    given = estimating(images=[image], text=[PROMPT], depth=expected, return_tensors="pt")
+    given = estimating(images=[image], text=[PROMPT], depth=expected, depth_kind="inverse", return_tensors="pt")
     torch.testing.assert_close(out["depth_values"], given["depth_values"])
     skipped = estimating(images=[image], text=[PROMPT], estimate_depth=False, return_tensors="pt")
     assert "depth_values" not in skipped

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from modeling_sdvlm.depth_inputs import check_depth_kind
+
 from ..collator import prompt_adds_bos
 from ..conversation import IMAGE_PLACEHOLDER
 from ..depth_cache import DepthCache, estimator_id
@@ -104,7 +106,8 @@ def generate_multi_image_answers(model, processor, rows, images_of, *, batch_siz
         images = [images_of(row) for row in chunk]
         depth = [depth_cache.get(key) for group in images for key in depth_cache.fill(group)] if use_depth else None
         prompts = [frames_prompt(processor, row["question"], len(group)) for row, group in zip(chunk, images)]
-        inputs = processor(images=images, text=prompts, depth=depth, estimate_depth=False, padding=True,
+        inputs = processor(images=images, text=prompts, depth=depth, estimate_depth=False,
+                           depth_kind=depth_cache.depth_kind if use_depth else "metric", padding=True,
                            padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]),
                            return_tensors="pt").to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
@@ -147,12 +150,15 @@ def evaluate_benchmark(args, bench_args: BenchmarkArguments) -> dict:
     cache_dir = default_depth_cache_dir(args)
     use_depth = bool(model.config.use_depth)
     if "video" in rows.column_names:
-        cache = (DepthCache(cache_dir, estimate_fn=processor.estimate_depth, estimator=estimator_id(processor))
-                 if use_depth else None)
+        if use_depth:  # relative estimates cannot feed a "metric" model: stop before estimating
+            check_depth_kind(model.config.depth_convention, processor.estimated_depth_kind(), processor.depth_estimator)
+        cache = (DepthCache(cache_dir, estimate_fn=processor.estimate_depth, estimator=estimator_id(processor),
+                            depth_kind=processor.estimated_depth_kind()) if use_depth else None)
         kind = f"estimated:{processor.depth_estimator}" if use_depth else "none"
     else:
         with accelerator.main_process_first():
-            rows, cache = prepare_depth(rows, processor, use_depth, args.depth_source, cache_dir)
+            rows, cache = prepare_depth(rows, processor, use_depth, args.depth_source, cache_dir,
+                                        model.config.depth_convention if use_depth else None)
         kind = depth_kind(rows, cache, processor)
 
     with accelerator.split_between_processes(list(range(len(rows)))) as shard:

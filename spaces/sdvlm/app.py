@@ -160,9 +160,6 @@ class SpaceApp:
         """Answer, the depth map, the depth-encoding grid and the score against a ground truth."""
         image, depth, question = self._read(image_path, depth_path, question)
         model = self._ready_model()
-        if depth is None and model.uses_depth and model.expects_metric_depth and not model.depth_is_metric:
-            gr.Warning("This checkpoint was trained on metric depth (depth_normalization='none') but the estimator "
-                       "gives relative depth: upload a depth map in meters for a meaningful answer.")
         prediction = model.predict(image, question, depth)
         # A use_depth=False checkpoint given no depth map: nothing was estimated, nothing to draw.
         return (
@@ -177,11 +174,13 @@ class SpaceApp:
         """The same question answered with the depth encoding and without it."""
         image, depth, question = self._read(image_path, depth_path, question)
         model = self._ready_model()
+        kind = "metric"
         if not model.uses_depth:
             gr.Warning("This checkpoint has use_depth=False: it ignores depth, so both answers are the same.")
-        elif depth is None:
-            depth = model.estimate_depth(image)  # once, for the with-depth answer only
-        return model.answer(image, question, depth, use_depth=True), model.answer(image, question, use_depth=False)
+        else:
+            depth, kind, _ = model.depth_for(image, depth)  # estimated once, for the with-depth answer only
+        return (model.answer(image, question, depth, use_depth=True, depth_kind=kind),
+                model.answer(image, question, use_depth=False))
 
     @_visitor_errors
     def score_examples(self, progress=gr.Progress()):
@@ -217,6 +216,8 @@ class SpaceApp:
             gr.Markdown(INTRO)
             if self.model is None:
                 gr.Markdown(f"> **No model loaded.** {self.model_error}", elem_id="model-missing")
+            else:
+                gr.Markdown(self.model.convention_note, elem_id="depth-convention")
             with gr.Row():
                 with gr.Column():
                     image = CheckedImage(label="Image (any size and aspect ratio)", type="filepath", image_mode=None, height=320,

@@ -1,8 +1,10 @@
 """The SD-VLM model behind the Space: loading it, estimating depth, asking with and without depth.
 
-Depth flows exactly as in training: the processor aligns the depth map with the image the vision
-tower sees and returns `depth_values`; the model adds the depth positional encoding to the image
-tokens. "Without depth" is the same call with `depth_values` left out.
+Depth flows exactly as in training: the processor converts the depth map to the checkpoint's
+`depth_convention` (uploaded meters become 1 / d for an "inverse" model; relative estimates are
+refused for a "metric" one), aligns it with the image the vision tower sees and returns
+`depth_values`; the model adds the depth positional encoding to the image tokens. "Without depth"
+is the same call with `depth_values` left out.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Prediction:
     """One answer and what the model was shown.
 
     `depth` (H, W) float32 is the map given to the processor (meters, or relative inverse depth
-    when estimated); `grid` (grid_h, grid_w) float32 holds the values the depth encoding saw;
+    when a relative estimator made it), before the processor's conversion; `grid` (grid_h, grid_w) float32 holds the values the depth encoding saw;
     `model_view` (S, S, 3) uint8 is the square image the vision tower saw.
     """
 
@@ -85,11 +87,14 @@ def adapter_base(folder: Path) -> str | None:
 class SpaceModel:
     """An SD-VLM model and its processor, ready to answer one question about one image."""
 
-    def __init__(self, model, processor, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, depth_is_metric: bool = False):
+    def __init__(self, model, processor, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS):
+        from modeling_sdvlm.depth_inputs import bind_depth_convention
+
         self.model = model.eval()
         self.processor = processor
         self.max_new_tokens = max_new_tokens
-        self.depth_is_metric = depth_is_metric
+        if hasattr(model.config, "depth_convention"):
+            bind_depth_convention(processor, model.config)  # the processor converts depth for this model
         # The processor loads its estimator lazily on first use; two requests must not both load it.
         self._estimator_lock = threading.Lock()
         self._depth_error: str | None = None
@@ -131,7 +136,6 @@ class SpaceModel:
                 ) from error
             found = f" Found there: {describe_folder(path)}." if local else ""
             raise ModelUnavailable(f"{missing_model_message(path)}{found} (loading failed: {error})") from error
-        estimator_id = depth_estimator or getattr(model.config, "depth_estimator", "") or ""
         if depth_estimator:
             from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
@@ -145,17 +149,47 @@ class SpaceModel:
                     f"The depth estimator '{depth_estimator}' could not be loaded ({error}). Pass a folder "
                     "holding a transformers depth-estimation model and its preprocessor_config.json, or a Hub id."
                 ) from error
-        # Depth-Anything's relative models predict inverse depth (no unit); only metric ones give meters.
-        return cls(model, processor, max_new_tokens, depth_is_metric="metric" in str(estimator_id).lower())
+        return cls(model, processor, max_new_tokens)
 
     @property
     def uses_depth(self) -> bool:
         return bool(getattr(self.model.config, "use_depth", True))
 
     @property
-    def expects_metric_depth(self) -> bool:
-        """True when the checkpoint encodes depth values as given (meters), not min-max normalised."""
-        return getattr(self.model.config, "depth_normalization", "minmax") == "none"
+    def depth_convention(self) -> str:
+        """The depth the checkpoint was trained on: "inverse" or "metric" (`config.depth_convention`)."""
+        return self.processor.model_depth_convention
+
+    @property
+    def convention_note(self) -> str:
+        """One line for the page: which depth this model uses and what happens to an upload."""
+        if not self.uses_depth:
+            return "This model does not use depth (use_depth=False)."
+        if self.depth_convention == "metric":
+            return ("Depth convention of this model: **metric** (trained on meters, larger = farther). Uploaded depth "
+                    "is used in meters; estimated depth needs a metric estimator.")
+        return ("Depth convention of this model: **inverse** (trained on relative inverse depth, larger = nearer, as "
+                "Depth-Anything gives it). Uploaded depth in meters is converted to 1 / depth.")
+
+    @property
+    def estimated_depth_kind(self) -> str:
+        """What the estimator gives: "metric" (meters) or "inverse" (relative, larger = nearer)."""
+        return self.processor.estimated_depth_kind()
+
+    def depth_for(self, image: Image.Image, depth: np.ndarray | None) -> tuple[np.ndarray, str, str]:
+        """(depth map, its kind, a label) for `image`: the uploaded map in meters, or an estimate.
+
+        An estimate this model cannot use (relative depth for a "metric" model) is refused before
+        the estimator runs, with the estimator to use instead.
+        """
+        if depth is not None:
+            return depth, "metric", "depth (m)"
+        from modeling_sdvlm.depth_inputs import check_depth_kind
+
+        check_depth_kind(self.depth_convention, self.estimated_depth_kind, self.processor.depth_estimator)
+        kind = self.estimated_depth_kind
+        label = "estimated depth (m)" if kind == "metric" else "estimated relative inverse depth (larger = nearer)"
+        return self.estimate_depth(image), kind, label
 
     def estimate_depth(self, image: Image.Image) -> np.ndarray:
         """(H, W) float32 depth for `image` from the configured (or injected) estimator."""
@@ -176,11 +210,10 @@ class SpaceModel:
     def predict(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> Prediction:
         """Answer `question` about `image`; `depth` (H, W) meters, or None to estimate it. A checkpoint
         with use_depth=False estimates nothing: its `depth` and `grid` are then None."""
-        label = "depth (m)"
-        if depth is None and self.uses_depth:
-            depth = self.estimate_depth(image)
-            label = "estimated depth (m)" if self.depth_is_metric else "estimated relative inverse depth (larger = nearer)"
-        inputs = self._inputs(image, question, depth)
+        kind, label = "metric", "depth (m)"
+        if depth is not None or self.uses_depth:
+            depth, kind, label = self.depth_for(image, depth)
+        inputs = self._inputs(image, question, depth, kind)
         grid = self.model.model.depth_grid(inputs["depth_values"])[0].float().numpy() if depth is not None else None
         answer = self._generate(inputs, use_depth)
         mean, std = self.processor.image_processor.image_mean, self.processor.image_processor.image_std
@@ -189,20 +222,22 @@ class SpaceModel:
         view = model_view_image(inputs["pixel_values"][0].float().numpy(), mean, std)
         return Prediction(answer=answer, depth=depth, depth_label=label, grid=grid, model_view=view)
 
-    def answer(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> str:
+    def answer(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True,
+               depth_kind: str = "metric") -> str:
         """Only the answer text; depth is estimated when not given, `use_depth` is on and the
-        checkpoint uses depth at all."""
+        checkpoint uses depth at all. `depth_kind`: what a given `depth` holds (see `depth_for`)."""
         use_depth = use_depth and self.uses_depth
         if use_depth and depth is None:
-            depth = self.estimate_depth(image)
-        return self._generate(self._inputs(image, question, depth if use_depth else None), use_depth)
+            depth, depth_kind, _ = self.depth_for(image, None)
+        return self._generate(self._inputs(image, question, depth if use_depth else None, depth_kind), use_depth)
 
-    def _inputs(self, image: Image.Image, question: str, depth: np.ndarray | None):
+    def _inputs(self, image: Image.Image, question: str, depth: np.ndarray | None, depth_kind: str = "metric"):
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
         prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        # estimate_depth=False: the Space estimates depth itself (to show it), never twice.
+        # estimate_depth=False: the Space estimates depth itself (to show it), never twice. The
+        # processor converts the map to the model's depth convention.
         return self.processor(images=[image], text=[prompt], depth=None if depth is None else [depth],
-                              estimate_depth=False, return_tensors="pt")
+                              depth_kind=depth_kind, estimate_depth=False, return_tensors="pt")
 
     @torch.inference_mode()
     def _generate(self, inputs, use_depth: bool) -> str:
