@@ -32,6 +32,7 @@ from modeling_sdvlm import (
     SDVLMLlavaOnevisionProcessor,
 )
 from modeling_sdvlm.depth_geometry_llava_onevision import anyres_depth_cells
+from modeling_sdvlm.depth_inputs import to_model_depth
 from modeling_sdvlm.tiny import build_tiny_tokenizer
 from modeling_sdvlm.tiny_llava_onevision import (
     build_tiny_llava_onevision_model,
@@ -215,7 +216,9 @@ def test_processor_depth_tiles_follow_the_image_tiles(processor, size):
     assert cells.shape == (pixels.shape[0], grid, grid)
     image_in_cell = pixels.abs().amax(dim=1).view(-1, grid, patch, grid, patch).amax(dim=(2, 4)) > 0
     assert torch.equal(cells > 0, image_in_cell)
-    assert torch.equal(cells[image_in_cell], torch.full_like(cells[image_in_cell], 5.3))
+    # 5.3 m in the model's depth convention (1 / 5.3 for the default "inverse" model)
+    expected = float(to_model_depth(depth, processor.model_depth_convention)[0, 0])
+    assert torch.equal(cells[image_in_cell], torch.full_like(cells[image_in_cell], expected))
 
 
 def test_processor_pads_depth_tiles_like_pixel_tiles(inputs):
