@@ -49,6 +49,12 @@ def test_qspatial_official_rule(prediction, success):
     assert qspatial_score([prediction], 100, "cm") == [success]
 
 
+def test_qspatial_reports_delta_one_and_a_half_like_vlmevalkit():
+    rows = _Rows({"id": ["a", "b"], "category": ["d", "d"], "question": ["q", "q"], "answer": ["1.0 m", "1.0 m"]})
+    scores, _ = qspatial.score(["\\scalar{1.4} \\distance_unit{m}", "\\scalar{1.8} \\distance_unit{m}"], rows)
+    assert scores["score"] == 1.0 and scores["delta_1.5"] == 0.5
+
+
 def test_qspatial_answers_without_boxes_are_free_text_unless_strict():
     assert qspatial_score(["It is about 1.2 meters."], 1, "meters") == [True]
     assert qspatial_score(["It is about 1.2 meters."], 1, "meters", strict=True) == [False]
@@ -57,8 +63,10 @@ def test_qspatial_answers_without_boxes_are_free_text_unless_strict():
 def test_qspatial_prompt_is_the_official_system_and_user_prompt():
     text = qspatial.prompt("How tall is the lamp?")
     assert text.startswith("You will be provided with a question and a 2D image.")
-    assert "\\scalar{scalar} \\distance_unit{distance unit}" in text and text.endswith("Question: How tall is the lamp?")
-    assert qspatial.prompt("Q?", "spatial_prompt").endswith("finding good reference objects or object parts in the image.")
+    assert "\\scalar{scalar} \\distance_unit{distance unit}" in text
+    assert text.endswith("\nQuestion: How tall is the lamp?\nLet's thinkg step by step and start by finding good "
+                         "reference objects or object parts in the image.")
+    assert qspatial.prompt("Q?", "standard").endswith("\nQuestion: Q?")
     with pytest.raises(ValueError, match="prompt style"):
         qspatial.prompt("Q?", "fancy")
 

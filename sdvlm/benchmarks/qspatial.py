@@ -11,10 +11,12 @@ it) with its LAST `\\distance_unit{...}` box, both converted to one unit, succee
 max(pred/gt, gt/pred) < 2. An unknown unit counts as centimetres there (its `_get_multiplier`
 falls back to 1); we keep that. The comparison itself is the metric's `rule="qspatial"` preset.
 
-Official prompt (same repository, `prompt_templates/system_prompt.txt` and
-`prompt_templates/standard_prompt.txt`; `zero_shot_prompt.txt` and `spatial_prompt_single.txt`
-are the paper's other prompts): the system instruction asks for the `\\scalar{} \\distance_unit{}`
-format. LLaVA-style checkpoints keep their own system line, so the instruction leads the user turn.
+Official prompt (same repository, `prompt_templates/`): the system instruction asking for the
+`\\scalar{} \\distance_unit{}` format, then `spatial_prompt_single.txt` (the paper's SpatialPrompt),
+the template both the release's `examples/iterate_over_dataset.ipynb` and VLMEvalKit's `QSpatial`
+dataset use; `standard_prompt.txt` and `zero_shot_prompt.txt` are selectable. As in VLMEvalKit, the
+instruction leads the user turn (LLaVA-style checkpoints keep their own system line). VLMEvalKit
+also reports delta < 1.5 (`delta_1.5` here) and counts unknown units as failures (multiplier 0).
 
 A model that never learned the box format (SD-VLM answers "1.5 m") would score 0 under the strict
 rule; by default an answer without boxes is read by the metric's free-text parser instead and
@@ -60,7 +62,7 @@ _UNIT_RE = re.compile(r"distance_unit{([^}]*)}")
 _NUMBER_RE = re.compile(r"\d+\.?\d*")
 
 
-def prompt(question: str, style: str = "standard") -> str:
+def prompt(question: str, style: str = "spatial_prompt") -> str:
     """The official system instruction followed by the user prompt of `style`."""
     if style not in USER_PROMPTS:
         raise ValueError(f"unknown Q-Spatial prompt style {style!r}; expected one of {sorted(USER_PROMPTS)}")
@@ -113,7 +115,7 @@ def resolve_scannet_image(image_path: str, scannet_root: str | Path) -> Path | N
     return next((path for path in candidates if path.is_file()), None)
 
 
-def load(source: str, split: str = "QSpatial_plus", scannet_root: str | None = None, prompt_style: str = "standard",
+def load(source: str, split: str = "QSpatial_plus", scannet_root: str | None = None, prompt_style: str = "spatial_prompt",
          config: str | None = None, **_):
     """Rows of one split from a Hub id or a local folder (the Hub layout, read offline).
 
@@ -159,7 +161,7 @@ def score(predictions: list[str], rows, strict_format: bool = False, **_) -> tup
     boxed = [boxed_answer(p) for p in predictions]
     readable = [b if b is not None else (None if strict_format else p) for b, p in zip(boxed, predictions)]
     result = compute_msmu_accuracy(predictions=readable, references=list(rows["answer"]), rule="qspatial",
-                                   return_per_item=True)
+                                   thresholds=(1.5, 2.0), return_per_item=True)
     items = []
     for index, (row_id, category, question, ref, prediction, box, detail) in enumerate(zip(
             rows["id"], rows["category"], rows["question"], rows["answer"], predictions, boxed, result["items"])):
@@ -172,6 +174,7 @@ def score(predictions: list[str], rows, strict_format: bool = False, **_) -> tup
     scores = {
         "score": mean(item["success"] for item in items),
         "per_category": ordered_table({name: mean(v) for name, v in per_type.items()}, ()),
+        "delta_1.5": result["delta_1.5"],
         "free_text_rate": mean(item["format"] == "free_text" for item in items),
         "strict_format": strict_format,
         "num_items": len(items),

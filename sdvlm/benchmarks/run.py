@@ -50,7 +50,7 @@ class BenchmarkArguments:
         "help": "The release's dataset config, e.g. VSI-Bench's 'full' or 'debiased' on the Hub."})
     num_frames: int = field(default=4, metadata={
         "help": "VSI-Bench frames per video (LLaVA-1.5 has 576 tokens per frame and a 4096-token context)."})
-    qspatial_prompt: str = field(default="standard", metadata={
+    qspatial_prompt: str = field(default="spatial_prompt", metadata={
         "help": "Q-Spatial-Bench user prompt.", "choices": ["standard", "zero_shot", "spatial_prompt"]})
     strict_format: bool = field(default=False, metadata={
         "help": "Q-Spatial-Bench: answers without \\scalar{}\\distance_unit{} fail (default: read as free text)."})
