@@ -421,7 +421,7 @@ class DepthProcessorMixin:
         try:
             model = AutoModelForDepthEstimation.from_pretrained(self.depth_estimator)
             image_processor = AutoImageProcessor.from_pretrained(self.depth_estimator)
-        except OSError as error:  # offline, a wrong id, or a folder without the model's files
+        except (OSError, ValueError) as error:  # offline, a wrong id, or a folder without a depth model
             raise DepthEstimatorUnavailable(
                 f"the depth estimator '{self.depth_estimator}' could not be loaded ({error}). Pass depth maps with "
                 "depth=..., set a local depth_estimator (processor.depth_estimator = '/path/to/a/depth/model' or "
