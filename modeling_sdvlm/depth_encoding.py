@@ -234,24 +234,32 @@ def normalize_depth(grid: torch.Tensor, normalization: str, scale: float) -> tor
     return grid * scale
 
 
-def encode_token_depth(values: torch.Tensor, config, index: int = 0) -> torch.Tensor:
-    """Steps 2-4 for one image's per-token depth: fill, normalise, scale, encode.
+def token_depth(values: torch.Tensor, config, index: int = 0) -> torch.Tensor:
+    """Steps 2-3 for one image's per-token depth: the values the encoding sees (filled, normalised, scaled).
 
     Args:
         values: `(tokens,)` pooled depth of one image in token order, 0 = no valid pixel.
-        config: any SD-VLM config (`depth_normalization`, `depth_scale`, `depth_pe_base`,
-            `text_config.hidden_size`).
+        config: any SD-VLM config (`depth_normalization`, `depth_scale`).
         index: the image's index, for error messages.
 
     Returns:
-        `(tokens, hidden_size)` float32 encoding.
+        `(tokens,)` float32.
     """
     values = torch.nan_to_num(values.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
     if bool((values < 0).any()):
         raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
     if not bool((values > 0).any()):
         raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-    grid = normalize_depth(fill_empty_cells(values[None]), config.depth_normalization, config.depth_scale)
+    return normalize_depth(fill_empty_cells(values[None]), config.depth_normalization, config.depth_scale)[0]
+
+
+def encode_token_depth(values: torch.Tensor, config, index: int = 0) -> torch.Tensor:
+    """Steps 2-4 for one image's per-token depth: `token_depth`, then the encoding.
+
+    Returns:
+        `(tokens, text_config.hidden_size)` float32 encoding.
+    """
+    grid = token_depth(values, config, index)[None]
     return depth_positional_encoding(grid, config.text_config.hidden_size, config.depth_pe_base)[0]
 
 
@@ -283,5 +291,6 @@ __all__ = [
     "masked_pool_depth_cells",
     "normalize_depth",
     "pool_depth_cells",
+    "token_depth",
     "uniform_edges",
 ]

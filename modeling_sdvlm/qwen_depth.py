@@ -22,7 +22,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import is_torchvision_available
 
 from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
-from .depth_encoding import add_depth_encoding, area_pool_depth, encode_token_depth, uniform_edges
+from .depth_encoding import add_depth_encoding, area_pool_depth, encode_token_depth, token_depth, uniform_edges
 from .depth_inputs import DepthProcessorMixin, warn_empty_cells
 
 
@@ -123,6 +123,18 @@ class QwenDepthModelMixin:
             self.add_depth(outputs, encodings)
         return outputs if return_dict else outputs.to_tuple()
 
+    def depth_grid(self, depth_values, image_grid_thw) -> list[torch.Tensor]:
+        """The values the encoding sees, per image as its `(rows, cols)` token grid (for display).
+
+        Args:
+            depth_values: `(num_image_tokens,)`; image_grid_thw: `(num_images, 3)`.
+        """
+        merge = self.visual.spatial_merge_size
+        per_image = check_depth_values(depth_values, image_grid_thw, merge)
+        shapes = (image_grid_thw[:, 1:] // merge).tolist()
+        return [token_depth(values, self.config, index).view(*shape) for index, (values, shape) in
+                enumerate(zip(per_image, shapes))]
+
     def add_depth(self, outputs, encodings: list[torch.Tensor]) -> None:
         """Add each image's `(tokens, hidden)` encoding to its features (in place on `outputs`)."""
         outputs.pooler_output = tuple(add_depth_encoding(outputs.pooler_output, encodings))
@@ -149,13 +161,15 @@ class QwenDepthModelMixin:
             # generate() re-sends depth at every decoding step, after the images were encoded.
             return arguments
         extra = arguments.pop("kwargs", {})
+        # The plain forward hands its **kwargs to the vision calls too, but always asks them for outputs.
+        vision_kwargs = {**extra, "return_dict": True}
         outputs = dict(mm_encoder_outputs or {})
         outputs["image"] = self.get_image_features(
-            arguments["pixel_values"], arguments.get("image_grid_thw"), depth_values=depth_values, **extra
+            arguments["pixel_values"], arguments.get("image_grid_thw"), depth_values=depth_values, **vision_kwargs
         )
         if arguments.get("pixel_values_videos") is not None:
             outputs["video"] = self.get_video_features(
-                arguments["pixel_values_videos"], arguments.get("video_grid_thw"), return_dict=True, **extra
+                arguments["pixel_values_videos"], arguments.get("video_grid_thw"), **vision_kwargs
             )
         return {**arguments, **extra, "pixel_values": None, "pixel_values_videos": None, "mm_encoder_outputs": outputs}
 

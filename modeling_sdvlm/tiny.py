@@ -11,7 +11,8 @@ any number digit by digit) and spaces / newlines as tokens (so decoding gives th
 >>> model.config.model_type, model.config.use_depth
 ('sdvlm', True)
 
-Every family has a tiny builder (`family="llava"` by default, `"qwen2_5_vl"`, `"qwen3_vl"`):
+Every family has a tiny builder (`family="llava"` by default, `"qwen2_5_vl"`, `"qwen3_vl"`,
+`"llava_onevision"`):
 
 >>> processor = build_tiny_processor(texts=["How far?"], family="qwen2_5_vl")
 >>> build_tiny_model(processor, family="qwen2_5_vl").config.model_type
@@ -26,15 +27,11 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, proce
 from transformers import CLIPVisionConfig, LlamaConfig, PreTrainedTokenizerFast, Qwen2VLImageProcessor
 
 from .configuration_sdvlm import SDVLMConfig
-from .configuration_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLConfig
-from .configuration_sdvlm_qwen3_vl import SDVLMQwen3VLConfig
+from .families import FAMILIES, family_of_processor
 from .modeling_sdvlm import SDVLMForConditionalGeneration
-from .modeling_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLForConditionalGeneration
-from .modeling_sdvlm_qwen3_vl import SDVLMQwen3VLForConditionalGeneration
 from .processing_sdvlm import SDVLMProcessor, llava15_processor
-from .processing_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLProcessor
-from .processing_sdvlm_qwen3_vl import SDVLMQwen3VLProcessor
 from .qwen_depth import QWEN_CHAT_TEMPLATE
+from .tiny_llava_onevision import build_tiny_llava_onevision_model, build_tiny_llava_onevision_processor
 
 SPECIAL_TOKENS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
 # Qwen's own special tokens (names as in the released tokenizers); no BOS, `<|im_end|>` ends a turn.
@@ -45,12 +42,7 @@ QWEN_SPECIAL_TOKENS = {
     "vision_end_token": "<|vision_end|>",
 }
 QWEN_TURN_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
-FAMILIES = ("llava", "qwen2_5_vl", "qwen3_vl")
-# family: (processor class, config class, model class, default patch size)
-QWEN_FAMILIES = {
-    "qwen2_5_vl": (SDVLMQwen2_5_VLProcessor, SDVLMQwen2_5_VLConfig, SDVLMQwen2_5_VLForConditionalGeneration, 14),
-    "qwen3_vl": (SDVLMQwen3VLProcessor, SDVLMQwen3VLConfig, SDVLMQwen3VLForConditionalGeneration, 16),
-}
+QWEN_FAMILIES = ("qwen2_5_vl", "qwen3_vl")
 # Letter runs, single digits, single whitespace characters, single other characters.
 PIECE_PATTERN = r"[^\W\d_]+|\d|\s|[^\w\s]|_"
 VICUNA_WORDS = (
@@ -87,7 +79,7 @@ def build_tiny_tokenizer(
         to the text.
     """
     _check_family(family)
-    qwen = family != "llava"
+    qwen = family in QWEN_FAMILIES
     specials = SPECIAL_TOKENS + ((*QWEN_SPECIAL_TOKENS.values(), *QWEN_TURN_TOKENS) if qwen else ())
     vocab_pieces = set(_pieces(VICUNA_WORDS + BASE_TEXT))
     for text in texts:
@@ -147,15 +139,24 @@ def build_tiny_processor(
             offline use; pass depth or inject an estimator with `set_depth_estimator`).
         do_pad: pad to a square before resizing (original LLaVA); False gives CLIP's
             resize-shortest-edge + center-crop (the llava-hf checkpoints).
-        family: `"llava"`, `"qwen2_5_vl"` or `"qwen3_vl"`.
+        family: a key of `families.FAMILIES` (`"llava"`, `"qwen2_5_vl"`, `"qwen3_vl"`,
+            `"llava_onevision"`).
 
     Returns:
         [`SDVLMProcessor`] with the vicuna_v1 chat template, or the family's SD-VLM processor with
         a ChatML template (`QWEN_CHAT_TEMPLATE`) and no video processor.
     """
     _check_family(family)
-    if family != "llava":
-        processor_class = QWEN_FAMILIES[family][0]
+    if family == "llava_onevision":
+        return build_tiny_llava_onevision_processor(
+            build_tiny_tokenizer(texts),
+            image_size=image_size,
+            patch_size=patch_size,
+            estimate_missing_depth=estimate_missing_depth,
+            **processor_kwargs,
+        )
+    if family in QWEN_FAMILIES:
+        processor_class = FAMILIES[family].processor_class
         merge = 2
         image_processor = Qwen2VLImageProcessor(
             patch_size=patch_size,
@@ -254,7 +255,7 @@ def tiny_qwen_config(
     exercised); Qwen3-VL feeds deepstack features from its first vision layer.
     """
     tokenizer, image_processor = processor.tokenizer, processor.image_processor
-    config_class = QWEN_FAMILIES[family][1]
+    config_class = FAMILIES[family].config_class
     vision = dict(
         depth=vision_layers,
         hidden_size=vision_hidden_size,
@@ -305,23 +306,25 @@ def build_tiny_model(processor, seed: int = 0, family: str | None = None, **over
     Args:
         processor: from [`build_tiny_processor`] for the same family.
         seed: weight initialisation seed.
-        family: `"llava"`, `"qwen2_5_vl"` or `"qwen3_vl"`; None = the processor's family.
-        overrides: sizes and config fields, see [`tiny_sdvlm_config`] / [`tiny_qwen_config`];
-            `depth_convention` defaults to the processor's when it has one and no
-            `depth_normalization` is given.
+        family: a key of `families.FAMILIES`; None = the processor's family.
+        overrides: sizes and config fields, see [`tiny_sdvlm_config`] / [`tiny_qwen_config`] /
+            `tiny_llava_onevision_config`; `depth_convention` defaults to the processor's when it has
+            one and no `depth_normalization` is given.
 
     `processor.depth_convention` is then set to the model's, so the processor converts depth for it.
     """
     if processor.depth_convention is not None and not {"depth_convention", "depth_normalization"} & set(overrides):
         overrides["depth_convention"] = processor.depth_convention
-    family = family or processor_family(processor)
+    family = family or family_of_processor(processor).name
     _check_family(family)
-    if family != processor_family(processor):
+    if family != family_of_processor(processor).name:
         raise ValueError(f"family {family!r} does not match the {type(processor).__name__} processor")
+    if family == "llava_onevision":
+        return build_tiny_llava_onevision_model(processor, seed=seed, **overrides)
     if family == "llava":
         config, model_class = tiny_sdvlm_config(processor, **overrides), SDVLMForConditionalGeneration
     else:
-        config, model_class = tiny_qwen_config(processor, family, **overrides), QWEN_FAMILIES[family][2]
+        config, model_class = tiny_qwen_config(processor, family, **overrides), FAMILIES[family].model_class
     torch.manual_seed(seed)
     model = model_class(config)
     processor.depth_convention = config.depth_convention
@@ -331,22 +334,10 @@ def build_tiny_model(processor, seed: int = 0, family: str | None = None, **over
     return model.eval()
 
 
-def processor_family(processor) -> str:
-    """The family of an SD-VLM processor (`"llava"`, `"qwen2_5_vl"`, `"qwen3_vl"`)."""
-    for family, (processor_class, *_) in QWEN_FAMILIES.items():
-        if isinstance(processor, processor_class):
-            return family
-    if isinstance(processor, SDVLMProcessor):
-        return "llava"
-    raise ValueError(f"not an SD-VLM processor: {type(processor).__name__}")
-
-
 __all__ = [
-    "FAMILIES",
     "build_tiny_model",
     "build_tiny_processor",
     "build_tiny_tokenizer",
-    "processor_family",
     "tiny_qwen_config",
     "tiny_sdvlm_config",
 ]

@@ -20,6 +20,7 @@ from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 from .conversation import render_segments
 from .depth import depth_to_meters
 from .depth_cache import DepthCache
+from .model_inputs import image_inputs, model_inputs, prompt_adds_bos
 
 IGNORE_INDEX = -100
 
@@ -43,19 +44,15 @@ def example_depth_kind(example: dict, depth_cache: DepthCache | None = None) -> 
     return depth_cache.depth_kind
 
 
-def prompt_adds_bos(processor, prompt: str) -> bool:
-    """Whether the tokenizer must add BOS itself: not when the chat template already wrote it."""
-    bos = processor.tokenizer.bos_token
-    return not (bos and prompt.startswith(bos))
-
-
 @dataclass
 class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
     """Batches MSMU rows into `input_ids, attention_mask, pixel_values, depth_values, labels`.
 
-    Shapes: input_ids / attention_mask / labels (B, T) padded on the right; pixel_values
-    (B, 3, S, S); depth_values (B, S, S) float32 in the model's depth convention (the processor
-    converts), 0 = invalid (only with `use_depth`).
+    Shapes: input_ids / attention_mask / labels (B, T) padded on the right; the processor's image
+    entries as the family's processor returns them (LLaVA: pixel_values (B, 3, S, S) and
+    depth_values (B, S, S) float32 in the model's depth convention (the processor converts),
+    0 = invalid; Qwen: flat patches, image_grid_thw and one depth value per image token, plus
+    mm_token_type_ids). depth_values only with `use_depth`.
 
     Args (beyond TRL's): use_depth: batch depth maps (False for the no-depth baseline);
     depth_cache: where `depth_key` rows find their estimated maps.
@@ -73,19 +70,10 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
         prompts = [rows[0][0] for rows in segments]
         # One processor call for the first prompt (it carries the image): it expands <image> into the
         # patch tokens and resizes image and depth together. Later segments are plain text.
-        first = self.processor(
-            images=images,
-            text=prompts,
-            depth=depth,
-            depth_kind=kinds,  # the processor converts each map to the model's depth convention
-            # Never estimate here: depth comes from the dataset or from the cache filled once
-            # before training, and the no-depth baseline needs none at all.
-            estimate_depth=False,
-            padding=True,
-            padding_side="right",
-            add_special_tokens=prompt_adds_bos(self.processor, prompts[0]),
-            return_tensors="pt",
-        )
+        # Depth is never estimated here: it comes from the dataset or from the cache filled once
+        # before training, and the no-depth baseline needs none at all. The processor converts each
+        # map (of its kind) to the model's depth convention.
+        first = model_inputs(self.processor, images, prompts, depth, depth_kind=kinds, padding_side="right")
         rows_ids, rows_labels = [], []
         for b, rows in enumerate(segments):
             ids = first["input_ids"][b][first["attention_mask"][b].bool()].tolist()
@@ -123,14 +111,11 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
             attention_mask[b, : len(ids)] = 1
             labels[b, : len(ids)] = torch.tensor(row_labels)
 
-        batch = {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "pixel_values": first["pixel_values"],
-            "labels": labels,
-        }
-        if self.use_depth:
-            batch["depth_values"] = first["depth_values"]
+        # Every image-side key of the family (pixel_values, image_grid_thw / image_sizes, depth_values).
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels, **image_inputs(first)}
+        if "mm_token_type_ids" in first:
+            # Qwen's 3D rope finds the image tokens by type: rebuilt for the assembled rows.
+            batch["mm_token_type_ids"] = torch.tensor(self.processor.create_mm_token_type_ids(input_ids.tolist()))
         return batch
 
 

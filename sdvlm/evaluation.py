@@ -34,8 +34,8 @@ from transformers import HfArgumentParser
 
 from modeling_sdvlm.depth_inputs import bind_depth_convention
 
-from .collator import example_depth, example_depth_kind, prompt_adds_bos
-from .conversation import render_prompt
+from .collator import example_depth, example_depth_kind
+from .model_inputs import question_inputs
 from .depth import add_depth_noise
 from .depth_cache import DepthCache
 from .depth_prompt import add_depth_prompt
@@ -66,22 +66,24 @@ class EvalArguments:
 
 
 def load_for_inference(path: str | Path, device: str | torch.device = "cpu"):
-    """(model, processor) from a trained folder: a full SD-VLM checkpoint, or a LoRA adapter saved
-    by `sdvlm-train` (its base is loaded with the saved DPE config and the adapter merged in)."""
-    from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMProcessor
+    """(model, processor) from a trained folder of any family (`modeling_sdvlm.families`): a full
+    SD-VLM checkpoint, or a LoRA adapter saved by `sdvlm-train` (its base is loaded with the saved
+    DPE config and the adapter merged in)."""
+    from modeling_sdvlm.families import family_of_checkpoint
 
     path = Path(path)
+    family = family_of_checkpoint(path)
     adapter_file = path / "adapter_config.json"
     if adapter_file.is_file():
         from peft import PeftModel
 
         base = json.loads(adapter_file.read_text())["base_model_name_or_path"]
-        config = SDVLMConfig.from_pretrained(path)
-        model = SDVLMForConditionalGeneration.from_pretrained(base, config=config)
+        config = family.config_class.from_pretrained(path)
+        model = family.model_class.from_pretrained(base, config=config)
         model = PeftModel.from_pretrained(model, path).merge_and_unload()
     else:
-        model = SDVLMForConditionalGeneration.from_pretrained(path)
-    processor = SDVLMProcessor.from_pretrained(path)
+        model = family.model_class.from_pretrained(path)
+    processor = family.processor_class.from_pretrained(path)
     bind_depth_convention(processor, model.config)
     return model.to(device).eval(), processor
 
@@ -104,7 +106,6 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
     for start in tqdm(range(0, len(indices), batch_size), desc="Generating", disable=not progress):
         chunk = indices[start : start + batch_size]
         rows = [dataset[i] for i in chunk]
-        prompts = [render_prompt(processor, row["question"]) for row in rows]
         depth, kinds = None, "metric"
         if use_depth:
             depth = [
@@ -112,12 +113,9 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
                 for row, i in zip(rows, chunk)
             ]
             kinds = [example_depth_kind(row, depth_cache) for row in rows]
-        inputs = processor(
-            images=[row["image"].convert("RGB") for row in rows], text=prompts, depth=depth, depth_kind=kinds,
-            estimate_depth=False,
-            padding=True,
-            padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]), return_tensors="pt",
-        ).to(model.device)
+        images = [row["image"].convert("RGB") for row in rows]
+        questions = [row["question"] for row in rows]
+        inputs = question_inputs(processor, images, questions, depth, depth_kind=kinds).to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         answers += [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]

@@ -81,12 +81,13 @@ def all_texts(folder: str | Path) -> list[str]:
 
 
 def write_tiny_checkpoint(folder: str | Path, data_folder: str | Path, image_size: int = 32, seed: int = 0,
-                          **overrides) -> Path:
-    """A randomly initialised tiny SD-VLM + processor (vocabulary from `data_folder`) saved to `folder`."""
+                          family: str = "llava", **overrides) -> Path:
+    """A randomly initialised tiny SD-VLM of `family` + processor (vocabulary from `data_folder`) saved to `folder`."""
     from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
 
-    processor = build_tiny_processor(texts=all_texts(data_folder) + ["Depths:"], image_size=image_size, patch_size=8)
-    model = build_tiny_model(processor, seed=seed, **overrides)
+    processor = build_tiny_processor(texts=all_texts(data_folder) + ["Depths:"], image_size=image_size, patch_size=8,
+                                     family=family)
+    model = build_tiny_model(processor, seed=seed, family=family, **overrides)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return Path(folder)

@@ -51,7 +51,6 @@ logger = logging.getLogger(__name__)
 # The language model's linear layers (LLaMA naming), and only those: PEFT full-matches a string
 # target as a regex, so the vision tower's and the projector's linears stay out.
 LM_LINEAR_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-PROJECTOR_KEY = "multi_modal_projector"
 KEEP_COLUMNS = ("image", "conversations", "depth", "depth_key")
 
 
@@ -158,35 +157,35 @@ def load_msmu(dataset_name: str, dataset_config: str | None = None) -> DatasetDi
 
 
 def load_model_and_processor(model_args: SDVLMModelConfig):
-    """An `SDVLMForConditionalGeneration` and its processor from a Llava or SD-VLM checkpoint.
+    """The SD-VLM model and processor of the checkpoint's family (`modeling_sdvlm.families`), from a
+    plain or an SD-VLM checkpoint of any family (LLaVA-1.5, Qwen2.5-VL, Qwen3-VL, LLaVA-OneVision).
 
-    A plain Llava checkpoint loads with no missing keys (DPE has no parameters); its config is
-    lifted to an `SDVLMConfig`. The DPE switches of `model_args` override the checkpoint's; a
+    A plain checkpoint loads with no missing keys (DPE has no parameters); its config is lifted to
+    the family's SD-VLM config. The DPE switches of `model_args` override the checkpoint's; a
     checkpoint without a `depth_convention` takes the default of its (overridden) normalization.
     The processor converts depth for the model's convention.
     """
-    from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMProcessor
     from modeling_sdvlm.configuration_sdvlm import default_depth_convention
     from modeling_sdvlm.depth_inputs import bind_depth_convention
+    from modeling_sdvlm.families import family_of_checkpoint
 
     path = model_args.model_name_or_path
+    family = family_of_checkpoint(path, revision=model_args.model_revision)
     overrides = {"use_depth": model_args.use_depth}
     if model_args.depth_normalization is not None:
         overrides["depth_normalization"] = model_args.depth_normalization
     if model_args.depth_scale is not None:
         overrides["depth_scale"] = model_args.depth_scale
-    # Also lifts a plain Llava config (model_type "llava") to an SDVLMConfig: same fields plus DPE.
-    config = SDVLMConfig.from_pretrained(path, revision=model_args.model_revision, **overrides)
+    # Also lifts a plain config (model_type "llava", "qwen2_5_vl", ...) to the SD-VLM one: same fields plus DPE.
+    config = family.config_class.from_pretrained(path, revision=model_args.model_revision, **overrides)
     if model_args.depth_convention is not None:
         config.depth_convention = model_args.depth_convention
-    elif "depth_convention" not in SDVLMConfig.get_config_dict(path, revision=model_args.model_revision)[0]:
+    elif "depth_convention" not in family.config_class.get_config_dict(path, revision=model_args.model_revision)[0]:
         # No convention saved: the default of the normalization as it is now, overrides included.
         config.depth_convention = default_depth_convention(config.depth_normalization)
     dtype = getattr(torch, model_args.dtype) if model_args.dtype not in (None, "auto") else torch.float32
-    model = SDVLMForConditionalGeneration.from_pretrained(
-        path, config=config, revision=model_args.model_revision, dtype=dtype
-    )
-    processor = SDVLMProcessor.from_pretrained(path, revision=model_args.model_revision)
+    model = family.model_class.from_pretrained(path, config=config, revision=model_args.model_revision, dtype=dtype)
+    processor = family.processor_class.from_pretrained(path, revision=model_args.model_revision)
     if model_args.depth_convention is None and model_args.depth_normalization is None:
         bind_depth_convention(processor, config)  # a checkpoint whose processor and config disagree stops here
     else:
@@ -194,7 +193,14 @@ def load_model_and_processor(model_args: SDVLMModelConfig):
     return model, processor
 
 
-def lora_config(model_args: SDVLMModelConfig):
+def projector_key(model) -> str:
+    """Name of the model family's projector module (`multi_modal_projector`, Qwen's `merger`)."""
+    from modeling_sdvlm.families import family_for_model_type
+
+    return family_for_model_type(model.config.model_type).projector
+
+
+def lora_config(model_args: SDVLMModelConfig, projector: str = "multi_modal_projector"):
     from peft import LoraConfig
 
     return LoraConfig(
@@ -203,7 +209,7 @@ def lora_config(model_args: SDVLMModelConfig):
         lora_dropout=model_args.lora_dropout,
         target_modules=model_args.lora_target_modules or LM_LINEAR_REGEX,
         # The projector is trained in full (the authors' recipe); PEFT keeps a trainable copy.
-        modules_to_save=[PROJECTOR_KEY],
+        modules_to_save=[projector],
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -211,10 +217,10 @@ def lora_config(model_args: SDVLMModelConfig):
 
 def param_groups(model: torch.nn.Module, learning_rate: float, projector_lr: float, weight_decay: float) -> list[dict]:
     """Two groups of trainable parameters: the projector at `projector_lr`, the rest at `learning_rate`."""
-    projector, rest = [], []
+    projector, rest, key = [], [], projector_key(model)
     for name, param in model.named_parameters():
         if param.requires_grad:
-            (projector if PROJECTOR_KEY in name else rest).append(param)
+            (projector if key in name else rest).append(param)
     groups = [
         {"params": rest, "lr": learning_rate, "weight_decay": weight_decay, "name": "lm"},
         {"params": projector, "lr": projector_lr, "weight_decay": weight_decay, "name": "projector"},
@@ -295,9 +301,11 @@ def prepare_model(model, model_args: SDVLMModelConfig):
     if model_args.use_peft:
         from peft import get_peft_model
 
-        model = get_peft_model(model, lora_config(model_args))
+        model = get_peft_model(model, lora_config(model_args, projector_key(model)))
     elif model_args.freeze_vision_tower:
-        model.model.vision_tower.requires_grad_(False)
+        from modeling_sdvlm.families import family_for_model_type
+
+        getattr(model.model, family_for_model_type(model.config.model_type).vision_tower).requires_grad_(False)
     return model
 
 

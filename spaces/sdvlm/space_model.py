@@ -214,12 +214,17 @@ class SpaceModel:
         if depth is not None or self.uses_depth:
             depth, kind, label = self.depth_for(image, depth)
         inputs = self._inputs(image, question, depth, kind)
-        grid = self.model.model.depth_grid(inputs["depth_values"])[0].float().numpy() if depth is not None else None
+        grid = self._depth_grid(inputs) if depth is not None else None
         answer = self._generate(inputs, use_depth)
         mean, std = self.processor.image_processor.image_mean, self.processor.image_processor.image_std
         from space_viz import model_view_image  # local import keeps this module free of matplotlib
 
-        view = model_view_image(inputs["pixel_values"][0].float().numpy(), mean, std)
+        if "image_grid_thw" in inputs:  # Qwen: flat patches; the model saw the image resized to its grid
+            _, grid_h, grid_w = inputs["image_grid_thw"][0].tolist()
+            patch = self.processor.image_processor.patch_size
+            view = np.asarray(image.convert("RGB").resize((grid_w * patch, grid_h * patch)))
+        else:
+            view = model_view_image(inputs["pixel_values"][0].float().numpy(), mean, std)
         return Prediction(answer=answer, depth=depth, depth_label=label, grid=grid, model_view=view)
 
     def answer(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True,
@@ -231,13 +236,20 @@ class SpaceModel:
             depth, depth_kind, _ = self.depth_for(image, None)
         return self._generate(self._inputs(image, question, depth if use_depth else None, depth_kind), use_depth)
 
+    def _depth_grid(self, inputs) -> np.ndarray:
+        """The values the depth encoding saw, as the first image's token grid."""
+        if "image_grid_thw" in inputs:
+            grid = self.model.model.depth_grid(inputs["depth_values"], inputs["image_grid_thw"])[0]
+        else:
+            grid = self.model.model.depth_grid(inputs["depth_values"])[0]
+        return grid.float().numpy()
+
     def _inputs(self, image: Image.Image, question: str, depth: np.ndarray | None, depth_kind: str = "metric"):
-        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
-        prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        # estimate_depth=False: the Space estimates depth itself (to show it), never twice. The
-        # processor converts the map to the model's depth convention.
-        return self.processor(images=[image], text=[prompt], depth=None if depth is None else [depth],
-                              depth_kind=depth_kind, estimate_depth=False, return_tensors="pt")
+        from sdvlm.model_inputs import question_inputs  # the prompt + processor path of training and evaluation
+
+        # The Space estimates depth itself (to show it), never the processor, which converts the map
+        # to the model's depth convention.
+        return question_inputs(self.processor, [image], [question], None if depth is None else [depth], depth_kind)
 
     @torch.inference_mode()
     def _generate(self, inputs, use_depth: bool) -> str:

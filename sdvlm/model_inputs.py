@@ -1,0 +1,63 @@
+"""The one prompt + processor path of training, evaluation and the Space, for every family.
+
+Prompts come from the processor's own chat template (`conversation.render_prompt`); this module
+makes the processor call that turns images, prompts and depth into model inputs, the same way
+everywhere: no depth estimation inside (callers estimate or cache depth once), BOS added by the
+tokenizer only when the template did not write it, padding on the side the caller needs (left for
+generation, right for training).
+"""
+
+from __future__ import annotations
+
+from .conversation import render_prompt
+
+# Keys of a processor's output that are text-side: everything else (pixel_values, image_grid_thw,
+# image_sizes, depth_values, ...) describes the images and passes through unchanged.
+TEXT_KEYS = ("input_ids", "attention_mask", "mm_token_type_ids", "token_type_ids")
+
+
+def prompt_adds_bos(processor, prompt: str) -> bool:
+    """Whether the tokenizer must add BOS itself: not when the chat template already wrote it (and
+    never for a tokenizer without BOS, such as Qwen's)."""
+    bos = processor.tokenizer.bos_token
+    return not (bos and prompt.startswith(bos))
+
+
+def model_inputs(processor, images, prompts: list[str], depth=None, depth_kind="metric", padding_side: str = "left"):
+    """Processor outputs (`return_tensors="pt"`) for rendered prompts with one image each.
+
+    Args:
+        processor: any family's SD-VLM processor.
+        images: one RGB image per prompt.
+        prompts: rendered prompts (one image placeholder each).
+        depth: None, or one depth map per image.
+        depth_kind: what the maps hold (`"metric"` or `"inverse"`, one for all or one per map); the
+            processor converts them to the model's depth convention.
+        padding_side: `"left"` for generation (batched rows then answer like single ones), `"right"`
+            for training.
+    """
+    return processor(
+        images=images,
+        text=prompts,
+        depth=depth,
+        depth_kind=depth_kind,
+        estimate_depth=False,
+        padding=True,
+        padding_side=padding_side,
+        add_special_tokens=prompt_adds_bos(processor, prompts[0]),
+        return_tensors="pt",
+    )
+
+
+def question_inputs(processor, images, questions: list[str], depth=None, depth_kind="metric"):
+    """Generation inputs for one question per image: the chat template's prompt, left padding."""
+    prompts = [render_prompt(processor, question) for question in questions]
+    return model_inputs(processor, images, prompts, depth, depth_kind, padding_side="left")
+
+
+def image_inputs(outputs) -> dict:
+    """The image-side entries of a processor output (all but `TEXT_KEYS`)."""
+    return {key: value for key, value in outputs.items() if key not in TEXT_KEYS}
+
+
+__all__ = ["TEXT_KEYS", "image_inputs", "model_inputs", "prompt_adds_bos", "question_inputs"]
