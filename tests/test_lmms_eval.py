@@ -75,3 +75,35 @@ def test_sdvlm_model_rejects_unknown_arguments_and_depth_modes(tmp_path):
         SDVLMLmms(pretrained=str(tmp_path), depth="metric")
     with pytest.raises(ValueError, match="unknown sdvlm model_args \\['temperature'\\]"):
         SDVLMLmms(pretrained=str(tmp_path), temperature="0")
+
+
+def test_sdvlm_model_depth_none_and_stop_strings(tmp_path):
+    """In-process: depth=none answers like the model with use_depth off and never estimates depth;
+    `until` cuts the answer; a request's visuals come from the task's doc_to_visual."""
+    from types import SimpleNamespace
+
+    from datasets import load_dataset
+
+    from sdvlm.evaluation import generate_answers, load_for_inference
+    from sdvlm.harness.lmms_model import SDVLMLmms
+
+    data = write_tiny_msmu(tmp_path / "msmu", num_train_frames=2, num_test_frames=2)
+    ckpt = write_tiny_checkpoint(tmp_path / "ckpt", all_texts(data))
+    docs = load_dataset(str(data))["test"]
+    lm = SDVLMLmms(pretrained=str(ckpt), depth="none")
+    assert lm.cache is None and lm.model.config.use_depth is False
+    lm.task_dict = {"msmu_bench": {"test": docs}}
+
+    def request(doc_id, **gen_kwargs):
+        args = (docs[doc_id]["question"], {"max_new_tokens": 6, **gen_kwargs}, lambda doc: [doc["image"]], doc_id,
+                "msmu_bench", "test")
+        return SimpleNamespace(args=args)
+
+    answers = lm.generate_until([request(0), request(1)])
+    plain, processor = load_for_inference(ckpt)
+    plain.config.use_depth = False
+    assert answers == generate_answers(plain, processor, docs.select([0, 1]), max_new_tokens=6, progress=False)
+    assert len(answers[0]) >= 3  # the untrained model always says something
+    stop = answers[0][1:3]
+    assert lm.generate_until([request(0, until=[stop])]) == [answers[0].split(stop)[0].strip()]
+    assert not (ckpt / "depth_cache").exists()
