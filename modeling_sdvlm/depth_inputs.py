@@ -231,8 +231,11 @@ def check_depth_values(depth_values: torch.Tensor, convention: str) -> None:
             "it. Integer (millimetre) maps go through the processor: processor(images=..., depth=...)"
         )
     bound = MAX_METRIC_DEPTH if convention == "metric" else MAX_INVERSE_DEPTH
-    finite = torch.where(torch.isfinite(depth_values), depth_values, 0)
-    highest = float(finite.amax()) if finite.numel() else 0.0
+    if not depth_values.numel():
+        return
+    highest = float(depth_values.amax())  # one reduction in the common case
+    if not highest <= bound:  # NaN, inf or too large: non-finite pixels are invalid, look at the finite ones
+        highest = float(torch.where(torch.isfinite(depth_values), depth_values, 0).amax())
     if highest > bound:
         raise ValueError(
             f"depth_values reach {highest:.3g}, above the plausible {bound:g} for a '{convention}' model; "
