@@ -107,3 +107,30 @@ def test_sdvlm_model_depth_none_and_stop_strings(tmp_path):
     stop = answers[0][1:3]
     assert lm.generate_until([request(0, until=[stop])]) == [answers[0].split(stop)[0].strip()]
     assert not (ckpt / "depth_cache").exists()
+
+
+def test_sdvlm_model_answers_about_a_video_like_sdvlm_evaluate(tmp_path):
+    """A task that hands a video path (lmms-eval's vsibench does) gets num_frames uniform frames, the
+    answer `sdvlm-evaluate --benchmark vsibench` gives, with depth estimated per frame."""
+    from types import SimpleNamespace
+
+    from sdvlm.benchmarks import get_benchmark
+    from sdvlm.benchmarks.run import VideoFrames, generate_multi_image_answers
+    from sdvlm.benchmarks.testing import write_vsibench
+    from sdvlm.depth_cache import DepthCache, estimator_id
+    from sdvlm.harness.lmms_model import SDVLMLmms
+
+    rows = get_benchmark("vsibench").load(str(write_vsibench(tmp_path / "v")), split="test").select([0, 4])
+    ckpt = write_tiny_checkpoint(tmp_path / "ckpt", ["How many chairs A B"])
+    lm = SDVLMLmms(pretrained=str(ckpt), num_frames=3, depth_cache=str(tmp_path / "cache-lmms"))
+    lm.task_dict = {"vsibench": {"test": rows}}
+    requests = [SimpleNamespace(args=(rows[i]["question"], {"max_new_tokens": 4}, lambda doc: [doc["video"]], i,
+                                      "vsibench", "test")) for i in range(2)]
+    answers = lm.generate_until(requests)
+    cache = DepthCache(tmp_path / "cache-eval", estimate_fn=lm.processor.estimate_depth,
+                       estimator=estimator_id(lm.processor))
+    expected = generate_multi_image_answers(lm.model, lm.processor, rows, VideoFrames(3), max_new_tokens=4,
+                                            depth_cache=cache, progress=False)
+    assert answers == expected
+    # Depth per frame, once per distinct frame: the two fixture videos show the same 3 sampled frames.
+    assert len(list((tmp_path / "cache-lmms").rglob("*.safetensors"))) == 3

@@ -6,7 +6,9 @@ lmms_eval/models/registry_v2.py `load_entrypoint_manifests` reads it at import).
 
 Generation is `sdvlm.evaluation.generate_answers` for one image (the exact prompt, padding and
 greedy decoding of `sdvlm-evaluate`, so both report the same answers) and
-`sdvlm.benchmarks.run.generate_multi_image_answers` for several. Depth:
+`sdvlm.benchmarks.run.generate_multi_image_answers` for several (a video file given by a task, such
+as lmms-eval's `vsibench`, becomes `num_frames` uniformly sampled frames, as in `sdvlm-evaluate
+--benchmark vsibench`). Depth:
 - `depth=estimate` (default for a `use_depth` checkpoint): the checkpoint's Depth-Anything per
   image, cached by image hash in `depth_cache` (default `<pretrained>/depth_cache` for a local
   folder, the folder `sdvlm-evaluate` uses);
@@ -46,13 +48,16 @@ class SDVLMLmms(lmms):
     is_simple = True
 
     def __init__(self, pretrained: str, depth: str = "estimate", batch_size: int | str = 1, device: str | None = None,
-                 depth_cache: str | None = None, **kwargs) -> None:
+                 depth_cache: str | None = None, num_frames: int | str = 4, **kwargs) -> None:
         super().__init__()
         if kwargs:
             raise ValueError(f"unknown sdvlm model_args {sorted(kwargs)}; expected pretrained, depth, batch_size, "
-                             "device, depth_cache")
+                             "device, depth_cache, num_frames")
         if depth not in DEPTH_MODES:
             raise ValueError(f"depth={depth!r}; expected one of {DEPTH_MODES}")
+        self.num_frames = int(num_frames)
+        if self.num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
         from accelerate import Accelerator
 
         # Here, not at import: lmms-eval imports this module while `lmms_eval.evaluator` is loading.
@@ -76,10 +81,19 @@ class SDVLMLmms(lmms):
         from ..benchmarks.run import generate_multi_image_answers
         from ..evaluation import generate_answers
 
-        images = [visual.convert("RGB") for visual in visuals if isinstance(visual, Image.Image)]
-        if len(images) != len(visuals) or not images:
-            raise ValueError("the sdvlm model answers about images; this task gave "
-                             f"{[type(v).__name__ for v in visuals]} (video paths and text-only tasks are not supported)")
+        from ..benchmarks.video import sample_frames
+
+        images = []
+        for visual in visuals:
+            if isinstance(visual, Image.Image):
+                images.append(visual.convert("RGB"))
+            elif isinstance(visual, str):  # a video file: uniform frames, each an image of the prompt
+                images += sample_frames(visual, self.num_frames)
+            else:
+                raise ValueError(f"the sdvlm model answers about images and video files; this task gave a "
+                                 f"{type(visual).__name__}")
+        if not images:
+            raise ValueError("the sdvlm model needs at least one image or video (text-only tasks are not supported)")
         max_new_tokens = int(gen_kwargs.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS))
         if len(images) == 1:
             row = {"image": images[0], "question": context}
