@@ -179,17 +179,21 @@ def write_arkit_video(root, video="41069021"):
         (frames / sub).mkdir(parents=True, exist_ok=True)
     offset = np.array([2.5, 0.5, 0.0])  # the world floor is at z = 0, like the room's
     traj, rendered = [], {}
-    for index, (x, heading) in enumerate([(0.0, np.pi / 2), (0.4, np.pi / 2 + 0.2), (-0.3, np.pi / 2 - 0.15)]):
+    for index, (x, heading, roll) in enumerate([(0.0, np.pi / 2, 0), (0.4, np.pi / 2 + 0.2, 2), (-0.3, np.pi / 2 - 0.15, 1)]):
         stamp = 6845.80601079 + index * 0.1
         name = f"{round(stamp, 3):.3f}"
         pose = camera_pose(np.array([x, 0.0, 1.4]), heading=heading, pitch=0.3)
-        out = render_world(pose, offset)
-        rendered[name] = (out, pose)
+        # frame 1 is shot upside down, frame 2 sideways (camera rolled by `roll` quarter turns)
+        pose[:3, :3] = pose[:3, :3] @ np.linalg.matrix_power(np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]]), roll)
+        size = (H, W) if roll % 2 else (W, H)
+        k = np.array([K0[1], K0[0], K0[3], K0[2]]) if roll % 2 else K0
+        out = render_world(pose, offset, k=k, size=size)
+        rendered[name] = (out, pose, roll)
         Image.fromarray(out.image).save(frames / "lowres_wide" / f"{video}_{name}.png")
         Image.fromarray(np.round(out.depth * 1000).astype(np.uint16)).save(frames / "lowres_depth" / f"{video}_{name}.png")
         pincam = name if index != 1 else f"{float(name) + 0.001:.3f}"  # the loader's +-0.001 s lookup
         (frames / "lowres_wide_intrinsics" / f"{video}_{pincam}.pincam").write_text(
-            f"{W} {H} {K0[0]} {K0[1]} {K0[2]} {K0[3]}\n")
+            f"{size[0]} {size[1]} {k[0]} {k[1]} {k[2]} {k[3]}\n")
         world_to_camera = np.linalg.inv(pose)
         aa = matrix_to_angle_axis(world_to_camera[:3, :3])
         traj.append(f"{stamp:.8f} {aa[0]} {aa[1]} {aa[2]} " + " ".join(f"{t}" for t in world_to_camera[:3, 3]))
@@ -218,12 +222,17 @@ def test_arkitscenes_traj_pincam_and_oriented_boxes(tmp_path):
     assert np.isclose(table.yaw, 0.5)
     assert [f.frame_id for f in scene.frames] == sorted(rendered)
     for frame in scene.frames:
-        out, pose = rendered[frame.frame_id]
-        np.testing.assert_allclose(frame.pose, pose, atol=1e-6)  # the inverse of the world-to-camera .traj line
+        out, pose, roll = rendered[frame.frame_id]
+        # the inverse of the world-to-camera .traj line, turned upright (rectify_im.py) for rolled frames
+        assert frame.pose[2, 1] < -0.5 and frame.image.shape == (H, W, 3)
+        np.testing.assert_allclose(frame.pose[:3, 3], pose[:3, 3], atol=1e-6)
+        if roll == 0:
+            np.testing.assert_allclose(frame.pose, pose, atol=1e-6)
         for obj in scene.objects:
             index = [c for c, *_ in OBJECTS].index(obj.category)
             if out.masks.get(index) is not None and out.masks[index].sum() > 30:
-                assert iou(frame.instance_masks[obj.id], out.masks[index]) > 0.85, (frame.frame_id, obj.category)
+                truth = np.rot90(out.masks[index], roll)
+                assert iou(frame.instance_masks[obj.id], truth) > 0.85, (frame.frame_id, obj.category)
 
 
 def test_arkitscenes_missing_pincam_names_the_file(tmp_path):

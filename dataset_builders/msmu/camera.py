@@ -54,6 +54,30 @@ def backproject(depth: np.ndarray, intrinsics, pose: np.ndarray) -> np.ndarray:
     return cam @ np.asarray(pose, dtype=np.float64)[:3, :3].T + np.asarray(pose, dtype=np.float64)[:3, 3]
 
 
+def rotate_quarter(image: np.ndarray, depth: np.ndarray, intrinsics, pose: np.ndarray, turns: int):
+    """Turn a frame by `turns` x 90 degrees counter-clockwise (`np.rot90`), keeping it consistent:
+    (image, depth, intrinsics, pose) of the turned frame. A pixel (u', v') of the turned image is
+    (W - 1 - v', u') of the old one, so the new camera axes are x' = y, y' = -x, z' = z."""
+    fx, fy, cx, cy = intrinsics_vector(intrinsics)
+    pose = np.asarray(pose, np.float64).copy()
+    to_old = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    for _ in range(turns % 4):
+        width = depth.shape[1]
+        fx, fy, cx, cy = fy, fx, cy, width - 1 - cx
+        image, depth = np.rot90(image), np.rot90(depth)
+        pose[:3, :3] = pose[:3, :3] @ to_old
+    return np.ascontiguousarray(image), np.ascontiguousarray(depth), np.array([fx, fy, cx, cy]), pose
+
+
+def upright_turns(pose: np.ndarray) -> int:
+    """The quarter turns (`rotate_quarter`) after which the camera's down axis points most down
+    in a z-up world (as ARKitScenes' threedod/benchmark_scripts/rectify_im.py decides it)."""
+    rot = np.asarray(pose, np.float64)[:3, :3]
+    to_old = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    downs = [(rot @ np.linalg.matrix_power(to_old, k))[2, 1] for k in range(4)]
+    return int(np.argmin(downs))
+
+
 def camera_pose(position: np.ndarray, heading: float, pitch: float) -> np.ndarray:
     """(4, 4) camera-to-world pose of a level camera at `position` looking along `heading` (radians
     from world +x, counter-clockwise) tilted down by `pitch` radians."""
@@ -104,5 +128,5 @@ def box_pixel_rect(box_center, box_size, yaw, intrinsics, pose, width, height):
     return u0, u1, v0, v1
 
 
-__all__ = ["intrinsics_vector", "scale_intrinsics", "backproject", "camera_pose", "pixel_rays", "world_rays",
+__all__ = ["intrinsics_vector", "scale_intrinsics", "backproject", "rotate_quarter", "upright_turns", "camera_pose", "pixel_rays", "world_rays",
            "project", "box_pixel_rect"]

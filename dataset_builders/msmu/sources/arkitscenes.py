@@ -21,7 +21,10 @@ boxes about z), with FULL sizes (`extract_gt`: "full-sizes (no halving!)"); box 
 `normalizedAxes.reshape(3, 3).T @ local` (`compute_box_3d`), so the rows of that matrix are
 the box's axes in the world. Unknown labels are skipped as `extract_gt` does.
 
-Masks come from the depth pixels inside each box (`rgbd.scene_from_rgbd`). The 3DOD annotation
+Videos held sideways or upside down (ARKitScenes records the sky direction) are turned upright by
+quarter turns chosen from the pose, as threedod/benchmark_scripts/rectify_im.py does, with the
+intrinsics and pose turned alike. Masks come from the depth pixels inside each box
+(`rgbd.scene_from_rgbd`). The 3DOD annotation
 boxes every instance of its 17 classes, so those are the existence vocabulary and the labels count
 as exhaustive for them.
 """
@@ -33,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..camera import scale_intrinsics
+from ..camera import rotate_quarter, scale_intrinsics, upright_turns
 from ..scene import Scene, SceneError
 from .rgbd import Box3D, RGBDFrame, box_from_axes, read_depth, scene_from_rgbd
 from .scannet import _select_frames
@@ -172,6 +175,8 @@ class ARKitScenesSource:
                 sx, sy = depth.shape[1] / width, depth.shape[0] / height
                 image = np.asarray(Image.fromarray(image).resize(depth.shape[::-1], Image.BILINEAR))
                 intrinsics = scale_intrinsics(intrinsics, sx, sy)
+            turns = upright_turns(pose)  # videos shot sideways or upside down are turned upright
+            image, depth, intrinsics, pose = rotate_quarter(image, depth, intrinsics, pose, turns)
             frames.append(RGBDFrame(stamp, image, depth, intrinsics, pose))
         return scene_from_rgbd(scene_id, frames, boxes, self.box_margin)
 
