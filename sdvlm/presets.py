@@ -22,10 +22,9 @@ Chosen for a 2-core CPU and for depth that matters and is learnable fast:
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 
-from dataset_builders.msmu.templates import CAMERA_DISTANCE_QUESTIONS, POSITION_QUESTIONS
+from dataset_builders.msmu.templates import CATEGORY_NAMES
 
 VICUNA_SYSTEM = (
     "A chat between a curious user and an artificial intelligence assistant. "
@@ -36,15 +35,16 @@ VICUNA_SYSTEM = (
 @dataclass
 class TinyPreset:
     # data
-    num_scenes: int = 600
+    num_scenes: int = 800
     frames_per_scene: int = 4
     test_fraction: float = 0.1
     image_size: int = 32
     objects_per_scene: tuple = (2, 4)
-    qa_per_frame: int = 60
+    qa_per_frame: int = 16
     decimals: int = 1
-    categories: tuple = ("absolute_distance", "position")
-    max_test_items: int = 600
+    categories: tuple = CATEGORY_NAMES
+    question_kinds: tuple = ()
+    max_test_items: int = 1600
     # model
     patch_size: int = 8
     vision_hidden_size: int = 64
@@ -55,7 +55,7 @@ class TinyPreset:
     depth_normalization: str = "none"
     depth_scale: float = 10.0
     # optimisation (full fine-tuning from scratch)
-    max_steps: int = 600
+    max_steps: int = 1500
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup: float = 0.05
@@ -67,27 +67,6 @@ class TinyPreset:
         return asdict(self)
 
 
-def _template_regex(templates) -> re.Pattern:
-    """One regex matching any of the question templates, with every placeholder as a wildcard."""
-    parts = [re.sub(r"\\\{[a-z]+\\\}", ".+", re.escape(t)) for t in templates]
-    return re.compile("^(?:" + "|".join(parts) + ")$")
-
-
-CAMERA_DISTANCE = _template_regex([t for ts in CAMERA_DISTANCE_QUESTIONS.values() for t in ts])
-FORWARD_DEPTH = _template_regex(POSITION_QUESTIONS["forward"])
-
-
-def is_camera_relative(question: str) -> bool:
-    """True for camera-to-object distance and depth-along-the-axis questions.
-
-    >>> is_camera_relative("How far in front of the camera is the red chair?")
-    True
-    >>> is_camera_relative("What is the gap between the lamp and the bed?")
-    False
-    """
-    return bool(CAMERA_DISTANCE.match(question) or FORWARD_DEPTH.match(question))
-
-
 def short_system_template(template: str) -> str:
     """The vicuna_v1 template with an empty system sentence (see the module docstring)."""
     if VICUNA_SYSTEM not in template:
@@ -95,4 +74,4 @@ def short_system_template(template: str) -> str:
     return template.replace(VICUNA_SYSTEM, "")
 
 
-__all__ = ["TinyPreset", "is_camera_relative", "short_system_template", "VICUNA_SYSTEM"]
+__all__ = ["TinyPreset", "short_system_template", "VICUNA_SYSTEM"]

@@ -2,13 +2,15 @@
 
     sdvlm-quickstart --output_dir outputs/quickstart
 
-1. builds synthetic MSMU (train and held-out test scenes) and keeps the preset's questions;
+1. builds synthetic MSMU (train and held-out test scenes) with all eight MSMU-Bench categories;
 2. builds a tiny SD-VLM from scratch (word-level tokenizer saved with the processor) and trains it
    twice with identical data, seed and steps: `no_depth` and `dpe` (full fine-tuning);
 3. evaluates both on the held-out scenes beside the `constant` baseline;
 4. prints the table, writes `results.json` ({variant: {"msmu_score", "per_category", ...}}) and
    `per_category.png`;
-5. leaves the `dpe` checkpoint and its processor at `<output_dir>/best` (the Space's default).
+5. leaves the `dpe` checkpoint at `<output_dir>/best` and its trained `no_depth` twin at
+   `<output_dir>/no_depth_best` (the Space's defaults: Compare puts them side by side), each with
+   its held-out scores in the model card.
 
 See `sdvlm.presets` for why the preset looks the way it does.
 """
@@ -20,6 +22,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,11 +34,13 @@ from .baselines import fit_constant, predict_constant
 from .depth_prompt import add_depth_prompt
 from .evaluation import generate_answers, item_categories, load_for_inference, score_predictions, write_outputs
 from .model_card import update_model_index
-from .presets import TinyPreset, is_camera_relative, short_system_template
+from .presets import TinyPreset, short_system_template
 from .report import format_table, plot_per_category
 from .train import SDVLMModelConfig, SDVLMScriptArguments, SDVLMTrainingConfig, filter_categories, train
 
 logger = logging.getLogger(__name__)
+# Where each variant is left for the Space: the DPE checkpoint and its trained no-depth twin.
+CHECKPOINTS = {"dpe": "best", "no_depth": "no_depth_best"}
 SUMMARY_KEYS = ("msmu_score", "success_rate", "delta_1.25", "abs_rel", "mra", "parse_failures")
 
 
@@ -49,7 +54,8 @@ class QuickstartArguments:
 
 
 def build_data(preset: TinyPreset, output_dir: Path) -> Path:
-    """Build synthetic MSMU, keep the preset's questions, cap the test split; returns the folder."""
+    """Build synthetic MSMU with the preset's categories and question kinds (the builder spends the
+    question budget on them alone), cap the test split evenly over categories; returns the folder."""
     from dataset_builders.msmu import build_msmu
     from dataset_builders.msmu.sources.synthetic import SyntheticSource
 
@@ -59,18 +65,34 @@ def build_data(preset: TinyPreset, output_dir: Path) -> Path:
         frames_per_scene=preset.frames_per_scene, objects_per_scene=tuple(preset.objects_per_scene),
     )
     build_msmu(source, output_dir=raw, seed=preset.seed, test_fraction=preset.test_fraction,
-               qa_per_frame=preset.qa_per_frame, decimals=preset.decimals, overwrite=True, verbose=False)
+               qa_per_frame=preset.qa_per_frame, decimals=preset.decimals, categories=list(preset.categories),
+               question_kinds=list(preset.question_kinds) or None, overwrite=True, verbose=False, progress=False)
     dataset = load_dataset(str(raw))
     folder = output_dir / "msmu"
     (folder / "data").mkdir(parents=True, exist_ok=True)
     for split, rows in dataset.items():
-        rows = filter_categories(rows, list(preset.categories))
-        rows = rows.filter(is_camera_relative, input_columns="question")
-        if split == "test" and len(rows) > preset.max_test_items:
-            rows = rows.shuffle(seed=preset.seed).select(range(preset.max_test_items))
+        if split == "test":
+            rows = cap_per_category(rows, preset.max_test_items, preset.seed)
         rows.to_parquet(str(folder / "data" / f"{split}-00000-of-00001.parquet"))
     shutil.rmtree(raw)
     return folder
+
+
+def cap_per_category(rows, max_items: int, seed: int):
+    """At most `max_items` rows, drawn at random with the same share for every category (a category
+    with fewer rows keeps them all), so that each per-category rate rests on about as many items."""
+    if len(rows) <= max_items:
+        return rows
+    order = rows.shuffle(seed=seed)
+    categories = order["category"]
+    per_category = max(1, max_items // len(set(categories)))
+    taken: Counter = Counter()
+    keep = []
+    for index, category in enumerate(categories):
+        if taken[category] < per_category:
+            taken[category] += 1
+            keep.append(index)
+    return order.select(keep)
 
 
 def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path) -> Path:
@@ -143,6 +165,17 @@ def evaluate_constant(data_dir: Path, output_dir: Path) -> dict:
     return summarize(scores, answers=table, num_test_items=len(test))
 
 
+def publish(trained: Path, folder: Path, scores: dict, model_name: str) -> None:
+    """Copy a trained variant (weights, processor, card, training record) to `folder`, with its
+    held-out scores in the model card's `model-index`."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(trained, folder, ignore=shutil.ignore_patterns("eval-*", "checkpoint-*", "depth_cache"))
+    update_model_index(folder / "README.md", model_name=model_name, dataset_name="msmu-synthetic", split="test",
+                       scores={"msmu_score": scores["msmu_score"],
+                               **{f"success/{c}": v for c, v in scores["per_category"].items()}})
+
+
 def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) -> dict:
     preset = preset or TinyPreset()
     overrides = {key: getattr(args, key) for key in ("max_steps", "num_scenes") if getattr(args, key) is not None}
@@ -150,7 +183,7 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     timings = {}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     data_dir = build_data(preset, output_dir)
     init_dir = make_init(preset, data_dir, output_dir / "init")
     timings["data_and_init"] = time.perf_counter() - start
@@ -164,15 +197,12 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
         results[variant]["train_seconds"] = round(seconds, 1)
     results["constant"] = evaluate_constant(data_dir, output_dir / "constant")
 
-    best = output_dir / "best"
-    if best.exists():
-        shutil.rmtree(best)
-    shutil.copytree(output_dir / "dpe", best, ignore=shutil.ignore_patterns("eval-*", "checkpoint-*", "depth_cache"))
-    dpe = results["dpe"]
-    update_model_index(best / "README.md", model_name="sdvlm-tiny-quickstart-dpe", dataset_name="msmu-synthetic",
-                       split="test", scores={"msmu_score": dpe["msmu_score"],
-                                             **{f"success/{c}": v for c, v in dpe["per_category"].items()}})
+    for variant, folder in CHECKPOINTS.items():
+        publish(output_dir / variant, output_dir / folder, results[variant], f"sdvlm-tiny-quickstart-{variant}")
+    best = output_dir / CHECKPOINTS["dpe"]
     timings["total"] = time.perf_counter() - start
+    # CPU seconds of this process, all threads: on a shared machine wall time is only an upper bound.
+    timings["cpu_total"] = time.process_time() - cpu_start
     report = {**results, "_meta": {"preset": preset.to_dict(), "seconds": {k: round(v, 1) for k, v in timings.items()},
                                    "num_train_items": len(load_dataset(str(data_dir))["train"]),
                                    "num_test_items": len(test), "torch_threads": torch.get_num_threads()}}
@@ -180,7 +210,8 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
     plot_per_category({k: v for k, v in results.items()}, output_dir / "per_category.png",
                       title="Quickstart: held-out MSMU success")
     print(format_table(results))
-    print(f"seconds: {json.dumps(report['_meta']['seconds'])}; DPE checkpoint at {best}")
+    print(f"seconds: {json.dumps(report['_meta']['seconds'])}; DPE checkpoint at {best}, "
+          f"its no-depth twin at {output_dir / CHECKPOINTS['no_depth']}")
     return report
 
 
@@ -192,8 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     run_quickstart(args)
 
 
-__all__ = ["QuickstartArguments", "build_data", "make_init", "train_variant", "evaluate_variant",
-           "evaluate_constant", "summarize", "run_quickstart", "main"]
+__all__ = ["CHECKPOINTS", "QuickstartArguments", "build_data", "cap_per_category", "make_init", "train_variant", "evaluate_variant",
+           "evaluate_constant", "summarize", "publish", "run_quickstart", "main"]
 
 if __name__ == "__main__":
     main()

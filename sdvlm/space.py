@@ -1,6 +1,7 @@
 """`sdvlm-space`: serve the SD-VLM Gradio Space locally.
 
     sdvlm-space --model outputs/quickstart/best --port 7860
+    sdvlm-space --model PATH --baseline-model NO_DEPTH_PATH   # Compare's "without depth" model
     sdvlm-space --model PATH --depth-estimator PATH_OR_ID   # e.g. an offline depth estimator
 
 The Space itself lives in `spaces/sdvlm/app.py` so that the folder deploys to the Hub as it is;
@@ -45,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sdvlm-space", description="Serve the SD-VLM Gradio Space.")
     parser.add_argument("--model", default=os.environ.get("SDVLM_MODEL", "outputs/quickstart/best"),
                         help="checkpoint folder or Hub id (default: $SDVLM_MODEL or outputs/quickstart/best)")
+    parser.add_argument("--baseline-model", default=os.environ.get("SDVLM_BASELINE_MODEL"),
+                        help="the model trained without depth that Compare puts beside --model (default: "
+                             "$SDVLM_BASELINE_MODEL, else <model>/../no_depth_best where make quickstart leaves it; "
+                             "'' for none: the model itself with its depth left out)")
     parser.add_argument("--depth-estimator", default=os.environ.get("SDVLM_DEPTH_ESTIMATOR"),
                         help="depth-estimation model (folder or Hub id) used when no depth map is uploaded; "
                              "default: the checkpoint's configured estimator")
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     space = load_space_module()
     overrides = {"cache_dir": args.cache_dir, "max_new_tokens": args.max_new_tokens}
     config = space.SpaceConfig(
-        model=args.model, depth_estimator=args.depth_estimator, examples_dir=args.examples_dir,
+        model=args.model, baseline_model=args.baseline_model, depth_estimator=args.depth_estimator, examples_dir=args.examples_dir,
         num_examples=args.num_examples, **{key: value for key, value in overrides.items() if value is not None},
     )
     try:

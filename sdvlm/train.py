@@ -149,6 +149,19 @@ def filter_categories(dataset, categories: list[str] | None):
     return dataset.filter(lambda category: category in wanted, input_columns="category")
 
 
+def trained_on(dataset) -> dict:
+    """What the training rows hold, for `sdvlm_training.json` (read by the Space and by readers):
+    {"categories": {name: rows}} and, where the data has a `question_kind` column, {"question_kinds": ...}."""
+    from collections import Counter
+
+    names = category_names(dataset)
+    counts = Counter(dataset["category"]) if "category" in dataset.column_names else Counter()
+    record = {"categories": {(names[c] if names else str(c)): n for c, n in sorted(counts.items())}}
+    if "question_kind" in dataset.column_names:
+        record["question_kinds"] = dict(sorted(Counter(dataset["question_kind"]).items()))
+    return record
+
+
 def load_msmu(dataset_name: str, dataset_config: str | None = None) -> DatasetDict:
     """The builder's output folder (or a Hub id) as a `DatasetDict`."""
     if dataset_name is None:
@@ -349,6 +362,7 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
         kind = depth_kind(dataset, cache, processor)
         if script_args.depth_prompt:
             dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
+    contents = trained_on(dataset)
     keep = KEEP_COLUMNS if model_args.use_depth else ("image", "conversations")
     dataset = dataset.select_columns([name for name in keep if name in dataset.column_names])
     model = prepare_model(model, model_args)
@@ -367,11 +381,12 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
     if isinstance(resume, str) and resume.lower() in ("true", "latest"):
         resume = get_last_checkpoint(training_args.output_dir)
     trainer.train(resume_from_checkpoint=resume)
-    return save_trained(trainer, processor, model_args, script_args, training_args, len(dataset), depth_kind=kind)
+    return save_trained(trainer, processor, model_args, script_args, training_args, len(dataset), depth_kind=kind,
+                        contents=contents)
 
 
 def save_trained(trainer, processor, model_args, script_args, training_args, num_rows: int,
-                 depth_kind: str | None = None) -> Path:
+                 depth_kind: str | None = None, contents: dict | None = None) -> Path:
     output_dir = Path(training_args.output_dir)
     model = trainer.model
     if model_args.use_peft and script_args.save_merged:
@@ -399,7 +414,9 @@ def save_trained(trainer, processor, model_args, script_args, training_args, num
              "categories": script_args.categories, "num_rows": num_rows,
              "global_step": trainer.state.global_step, "seed": training_args.seed,
              "depth_kind": depth_kind, "depth_convention": processor.depth_convention,
-             "distributed": distributed}, indent=2))
+             "distributed": distributed, "dataset": script_args.dataset_name,
+             # what the rows held: {"categories": {name: rows}, "question_kinds": {...} where recorded}
+             "trained_on": contents}, indent=2))
     trainer.accelerator.wait_for_everyone()
     return output_dir
 
@@ -417,7 +434,7 @@ def main(argv: list[str] | None = None) -> None:
 
 __all__ = [
     "SDVLMScriptArguments", "SDVLMModelConfig", "SDVLMTrainingConfig", "SDVLMTrainer", "LM_LINEAR_REGEX",
-    "filter_categories", "load_msmu", "load_model_and_processor", "lora_config", "param_groups",
+    "filter_categories", "trained_on", "load_msmu", "load_model_and_processor", "lora_config", "param_groups",
     "prepare_depth", "depth_kind", "prepare_model", "train", "save_trained", "parse_args", "main",
 ]
 

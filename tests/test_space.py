@@ -23,7 +23,7 @@ QUESTION = "How far is the chair from the camera?"
 
 @dataclass
 class SpaceAssets:
-    model: Path
+    model: Path  # a DPE checkpoint; its no-depth twin lies beside it, at model.parent / "no_depth_best"
     estimator: Path
     dataset: Path
     cache: Path
@@ -51,6 +51,9 @@ def build_space_assets(root: Path) -> SpaceAssets:
     model = build_tiny_model(processor)
     model.save_pretrained(root / "model")
     processor.save_pretrained(root / "model")
+    # Its no-depth twin where `make quickstart` leaves one (<dir>/no_depth_best): Compare's default "without depth".
+    build_tiny_model(processor, seed=1, use_depth=False).save_pretrained(root / "no_depth_best")
+    processor.save_pretrained(root / "no_depth_best")
 
     backbone = Dinov2Config(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
                             patch_size=14, image_size=56, out_features=["stage1", "stage2"], reshape_hidden_states=False)

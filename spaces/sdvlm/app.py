@@ -7,7 +7,15 @@ Locally, `sdvlm-space --model PATH` (sdvlm/space.py) loads this file by path and
 Named API endpoints (gradio_client): `/answer` (image, depth file or None, question) -> answer text;
 `/ask` (image, depth file, question, ground truth, category) -> answer, depth image, grid image,
 score; `/compare` (image, depth file, question) -> answer with depth, answer without depth;
-`/score_examples` () -> table of the gallery's questions, ground truths, answers and deltas.
+`/compare_evidence` (the inputs of /ask) -> what /ask returns, then both answers, the view of the
+model without depth and a note naming the two checkpoints; `/check_question` (question) -> a warning
+when the question lies outside what the checkpoint was trained on; `/depth_notice` (image, depth
+file) -> a note when a photo has no depth and this machine no depth model; `/score_examples` () ->
+table of the gallery's questions, ground truths, answers and deltas.
+
+"Without depth" is the trained no-depth twin of the checkpoint where one exists (`make quickstart`
+leaves it beside the DPE checkpoint as `no_depth_best`), else the same checkpoint with its depth
+input left out, and the page says which.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # the helper modules sit beside this file (also on the Hub)
     sys.path.insert(0, str(APP_DIR))
 
+from space_checkpoint import CheckpointInfo, info_markdown, question_warning, read_checkpoint_info  # noqa: E402
 from space_examples import DEFAULT_CACHE_DIR, Example, load_examples  # noqa: E402
 from space_inputs import (  # noqa: E402
     MAX_IMAGE_PIXELS,
@@ -41,17 +50,18 @@ from space_model import (  # noqa: E402
     SpaceModel,
     missing_model_message,
 )
-from space_viz import depth_figure, grid_figure  # noqa: E402
+from space_viz import depth_figure, grid_figure, view_figure  # noqa: E402
 
 DEFAULT_MODEL = "outputs/quickstart/best"  # where `make quickstart` leaves its DPE checkpoint
+BASELINE_BESIDE = "no_depth_best"  # ... and its trained no-depth twin, in the same folder
 MAX_FILE_SIZE = "25mb"  # per upload; images above MAX_IMAGE_PIXELS are refused after upload anyway
 CONCURRENCY_LIMIT = 2  # model calls at once; more only slows each down on a small CPU machine
 QUEUE_SIZE = 64
 NOT_SCORED = "not scored:"  # how score_item's reason starts when the metric itself is unavailable
 EXAMPLE_QUESTIONS = [
-    "How far is the chair from the camera?",
+    "How far is the center of the chair from the camera?",  # the MSMU builder's phrasings (templates.py)
     "How tall is the table?",
-    "What is the distance between the bed and the chair?",
+    "What is the distance between the centers of the bed and the chair?",
     "How many chairs are there?",
     "Is the lamp to the left of the sofa from the viewer's perspective?",
 ]
@@ -62,6 +72,9 @@ class SpaceConfig:
     """Everything that configures the Space; checked at construction."""
 
     model: str | None = DEFAULT_MODEL
+    # The "without depth" model: None = the trained no-depth twin beside `model` (<dir>/no_depth_best) if
+    # there is one; "" = none (the main checkpoint with its depth left out); else a folder or Hub id.
+    baseline_model: str | None = None
     depth_estimator: str | None = None  # override of the checkpoint's configured estimator (path or id)
     examples_dir: str | None = None  # MSMU folder; None: the quickstart's data beside the model, else synthetic
     cache_dir: str = str(DEFAULT_CACHE_DIR)
@@ -80,10 +93,11 @@ class SpaceConfig:
 
     @classmethod
     def from_env(cls, **overrides) -> "SpaceConfig":
-        """The Hub's way to configure a Space: variables SDVLM_MODEL, SDVLM_DEPTH_ESTIMATOR,
-        SDVLM_EXAMPLES_DIR."""
+        """The Hub's way to configure a Space: variables SDVLM_MODEL, SDVLM_BASELINE_MODEL,
+        SDVLM_DEPTH_ESTIMATOR, SDVLM_EXAMPLES_DIR."""
         values = {
             "model": os.environ.get("SDVLM_MODEL", DEFAULT_MODEL),
+            "baseline_model": os.environ.get("SDVLM_BASELINE_MODEL"),
             "depth_estimator": os.environ.get("SDVLM_DEPTH_ESTIMATOR") or None,
             "examples_dir": os.environ.get("SDVLM_EXAMPLES_DIR") or None,
         }
@@ -132,6 +146,9 @@ class SpaceApp:
             self.model_error = None
         except ModelUnavailable as error:
             self.model, self.model_error = None, str(error)
+        self.info: CheckpointInfo | None = None if self.model is None else read_checkpoint_info(
+            config.model, self.model.model.config)
+        self.baseline, self.baseline_info, self.baseline_note = self._load_baseline()
         examples_dir = config.examples_dir or quickstart_dataset_beside(config.model)
         self.examples: list[Example] = []
         self.examples_note: str | None = None
@@ -160,6 +177,7 @@ class SpaceApp:
         """Answer, the depth map, the depth-encoding grid and the score against a ground truth."""
         image, depth, question = self._read(image_path, depth_path, question)
         model = self._ready_model()
+        self._warn_question(question)
         prediction = model.predict(image, question, depth)
         # A use_depth=False checkpoint given no depth map: nothing was estimated, nothing to draw.
         return (
@@ -171,16 +189,96 @@ class SpaceApp:
 
     @_visitor_errors
     def compare(self, image_path, depth_path, question):
-        """The same question answered with the depth encoding and without it."""
+        """The same question answered with depth and without it (see `compare_evidence`)."""
         image, depth, question = self._read(image_path, depth_path, question)
+        with_depth, without_depth = self._compare(image, depth, question)
+        return with_depth.answer, without_depth.answer
+
+    @_visitor_errors
+    def compare_evidence(self, image_path, depth_path, question, ground_truth, category):
+        """Ask's evidence for the model with depth (answer, depth map, grid, score), then both answers,
+        the image the model without depth saw, and which two checkpoints were compared."""
+        image, depth, question = self._read(image_path, depth_path, question)
+        self._warn_question(question)
+        with_depth, without_depth = self._compare(image, depth, question)
+        return (
+            with_depth.answer,
+            None if with_depth.depth is None else depth_figure(with_depth.depth, with_depth.depth_label),
+            None if with_depth.grid is None else grid_figure(with_depth.model_view, with_depth.grid),
+            score_markdown(with_depth.answer, ground_truth, category, question),
+            with_depth.answer,
+            without_depth.answer,
+            view_figure(without_depth.model_view, "What the model without depth sees: the image alone"),
+            self.compare_note(),
+        )
+
+    def _compare(self, image, depth, question):
         model = self._ready_model()
-        kind = "metric"
         if not model.uses_depth:
-            gr.Warning("This checkpoint has use_depth=False: it ignores depth, so both answers are the same.")
-        else:
-            depth, kind, _ = model.depth_for(image, depth)  # estimated once, for the with-depth answer only
-        return (model.answer(image, question, depth, use_depth=True, depth_kind=kind),
-                model.answer(image, question, use_depth=False))
+            gr.Warning("This checkpoint has use_depth=False: it ignores depth, so both answers come from a model "
+                       "without depth.")
+        with_depth = model.predict(image, question, depth)  # estimates depth once when none was uploaded
+        without = self.baseline or model
+        return with_depth, without.predict(image, question, use_depth=False)
+
+    def compare_note(self) -> str:
+        """Which two checkpoints Compare puts side by side."""
+        if self.model is None:
+            return ""
+        main = f"**With depth**: {self.info.label}"
+        if self.baseline is not None:
+            return (f"{main}. **Without depth**: {self.baseline_info.label}, a model trained without depth "
+                    "(its answers are what the same training gives without the depth encoding).")
+        return (f"{main}. **Without depth**: the same checkpoint with its depth input left out. It never saw that "
+                f"in training, so this is not a fair no-depth model. {self.baseline_note or ''}").strip()
+
+    def check_question(self, question):
+        """The warning for a question outside the checkpoint's training, or "" (shown as you type)."""
+        if self.info is None:
+            return ""
+        warning = question_warning(self.info, question)
+        return f"> {warning}" if warning else ""
+
+    def depth_notice(self, image_path, depth_path):
+        """Before anything is pressed: say so when a photo has no depth file and depth cannot be
+        estimated on this machine, and point to the gallery."""
+        if not image_path or depth_path or self.model is None or not self.model.uses_depth:
+            return ""
+        reason = self.model.depth_unavailable_reason()
+        if reason:
+            return (f"> **This photo has no depth file, and this machine has no depth model** ({reason}). Asking "
+                    "needs depth: upload the photo's depth map (16-bit PNG in millimetres or .npy in meters, the "
+                    "same size as the photo), or pick one of the [gallery examples](#gallery) below: they come "
+                    "with their depth.")
+        from modeling_sdvlm.depth_inputs import check_depth_kind  # importable: a model is loaded
+
+        try:  # an estimate this checkpoint cannot use (relative depth for a metric model) is refused when asked
+            check_depth_kind(self.model.depth_convention, self.model.estimated_depth_kind, self.model.processor.depth_estimator)
+        except ValueError as error:
+            return (f"> **This photo has no depth file, and the depth this machine can estimate does not suit this "
+                    f"checkpoint**: {error}. Upload the photo's depth map in meters, or pick one of the "
+                    "[gallery examples](#gallery) below: they come with their depth.")
+        return ""
+
+    def _warn_question(self, question: str) -> None:
+        note = self.check_question(question)
+        if note:
+            gr.Warning(note.lstrip("> ").replace("**", ""))
+
+    def _load_baseline(self) -> tuple[SpaceModel | None, CheckpointInfo | None, str | None]:
+        """The no-depth model for Compare, its record, and a note when it could not be had."""
+        path = self.config.baseline_model
+        if path is None:
+            path = baseline_beside(self.config.model)
+        if not path or self.model is None:
+            return None, None, None
+        try:
+            baseline = SpaceModel.load(path, None, self.config.max_new_tokens)
+        except (ModelUnavailable, DepthUnavailable) as error:
+            return None, None, f"The no-depth checkpoint '{path}' could not be loaded: {error}"
+        if baseline.uses_depth:
+            return None, None, f"The checkpoint '{path}' given as the no-depth model has use_depth=True; it is not used."
+        return baseline, read_checkpoint_info(path, baseline.model.config), None
 
     @_visitor_errors
     def score_examples(self, progress=gr.Progress()):
@@ -218,14 +316,21 @@ class SpaceApp:
                 gr.Markdown(f"> **No model loaded.** {self.model_error}", elem_id="model-missing")
             else:
                 gr.Markdown(self.model.convention_note, elem_id="depth-convention")
+                with gr.Accordion("What these checkpoints were trained on", open=True):
+                    gr.Markdown(info_markdown(self.info, "Model with depth"), elem_id="model-info")
+                    gr.Markdown(info_markdown(self.baseline_info, "Model without depth") if self.baseline_info
+                                else f"**Model without depth**: none trained; Compare leaves the depth input out "
+                                     f"of the model above. {self.baseline_note or ''}", elem_id="baseline-info")
             with gr.Row():
                 with gr.Column():
                     image = CheckedImage(label="Image (any size and aspect ratio)", type="filepath", image_mode=None, height=320,
                                          sources=["upload", "clipboard"], elem_id="image")
                     depth_file = gr.File(label="Depth (optional): 16-bit PNG in mm or .npy in m",
                                          file_types=[".png", ".npy"], type="filepath", elem_id="depth-file")
+                    depth_notice = gr.Markdown(elem_id="depth-notice")
                     question = gr.Textbox(label="Question", placeholder=self.example_questions[0], lines=2,
                                           elem_id="question")
+                    question_note = gr.Markdown(elem_id="question-note")
                     with gr.Row():
                         ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
                         compare_button = gr.Button("Compare with / without depth", elem_id="compare")
@@ -238,15 +343,20 @@ class SpaceApp:
                         ground_truth = gr.Textbox(label="Ground truth (gallery examples)", interactive=False, elem_id="ground-truth")
                         category = gr.Textbox(label="Category", interactive=False, elem_id="category")
                     score = gr.Markdown(label="Score against the ground truth", elem_id="score")
-                    with gr.Row():
-                        with_depth = gr.Textbox(label="Answer with depth", interactive=False, elem_id="with-depth")
-                        without_depth = gr.Textbox(label="Answer without depth", interactive=False, elem_id="without-depth")
+            compare_note = gr.Markdown(self.compare_note(), elem_id="compare-note")
+            with gr.Row():
+                with gr.Column():
+                    with_depth = gr.Textbox(label="Answer with depth", interactive=False, elem_id="with-depth")
                     with gr.Row():
                         depth_image = gr.Image(label="Depth map given to the model", type="pil", interactive=False, height=320,
                                                elem_id="depth-image")
                         grid_image = gr.Image(label="What the depth encoding sees", type="pil", interactive=False, height=320,
                                               elem_id="grid-image")
-            with gr.Accordion("Examples from held-out synthetic scenes", open=True):
+                with gr.Column():
+                    without_depth = gr.Textbox(label="Answer without depth", interactive=False, elem_id="without-depth")
+                    baseline_view = gr.Image(label="What the model without depth sees", type="pil", interactive=False,
+                                             height=320, elem_id="baseline-view")
+            with gr.Accordion("Examples from held-out synthetic scenes", open=True, elem_id="gallery"):
                 if self.examples_note:
                     gr.Markdown(f"> {self.examples_note}", elem_id="examples-missing")
                 if self.examples:
@@ -258,20 +368,30 @@ class SpaceApp:
                 score_button = gr.Button("Run the model on every example", elem_id="score-examples")
                 table = gr.Dataframe(headers=["category", "question", "ground truth", "answer", "delta", "success", "reason"],
                                      label="Gallery scored by the model", interactive=False, elem_id="examples-table")
-            hidden_answer = gr.Button(visible=False)
+            hidden = [gr.Button(visible=False) for _ in range(4)]
 
+            # API-only endpoints first, so that they own their function's name (later uses get "_1").
+            model_call = {"concurrency_id": "model"}  # one limit shared by every endpoint that runs the model
+            hidden[0].click(self.answer, [image, depth_file, question], answer, api_name="answer", **model_call)
+            hidden[1].click(self.compare, [image, depth_file, question], [with_depth, without_depth],
+                            api_name="compare", **model_call)
+            hidden[2].click(self.check_question, question, question_note, api_name="check_question", queue=False)
+            hidden[3].click(self.depth_notice, [image, depth_file], depth_notice, api_name="depth_notice", queue=False)
             # A new upload or an edited question is no longer the gallery example: drop its ground truth.
             for event in (image.upload, depth_file.upload, question.input, question_examples.dataset.click):
                 event(lambda: ("", ""), outputs=[ground_truth, category], queue=False, api_visibility="private")
-            model_call = {"concurrency_id": "model"}  # one limit shared by every endpoint that runs the model
+            # Notes that need no model call, shown as soon as the inputs change (before anything is pressed).
+            for event in (image.change, depth_file.change):
+                event(self.depth_notice, [image, depth_file], depth_notice, queue=False, api_visibility="private")
+            question.change(self.check_question, question, question_note, queue=False, api_visibility="private")
             ask_inputs = [image, depth_file, question, ground_truth, category]
             ask_outputs = [answer, depth_image, grid_image, score]
             ask_button.click(self.ask, ask_inputs, ask_outputs, api_name="ask", **model_call)
             question.submit(self.ask, ask_inputs, ask_outputs, api_visibility="private", **model_call)
-            compare_button.click(self.compare, [image, depth_file, question], [with_depth, without_depth],
-                                 api_name="compare", **model_call)
+            compare_button.click(self.compare_evidence, ask_inputs,
+                                 ask_outputs + [with_depth, without_depth, baseline_view, compare_note],
+                                 api_name="compare_evidence", **model_call)
             score_button.click(self.score_examples, None, table, api_name="score_examples", **model_call)
-            hidden_answer.click(self.answer, [image, depth_file, question], answer, api_name="answer", **model_call)
         demo.queue(default_concurrency_limit=self.config.concurrency_limit, max_size=self.config.queue_size)
         return demo
 
@@ -290,6 +410,14 @@ def quickstart_dataset_beside(model: str | None) -> str | None:
         return None
     candidate = Path(model).parent / "msmu"
     return str(candidate) if (candidate / "data").is_dir() else None
+
+
+def baseline_beside(model: str | None) -> str | None:
+    """`make quickstart` leaves the trained no-depth twin of <dir>/best at <dir>/no_depth_best."""
+    if not model:
+        return None
+    candidate = Path(model).parent / BASELINE_BESIDE
+    return str(candidate) if (candidate / "config.json").is_file() else None
 
 
 def create_app(config: SpaceConfig | None = None) -> SpaceApp:
@@ -337,13 +465,13 @@ INTRO = """# SD-VLM: measure a scene
 Ask a spatial question (sizes, distances, counts, left/right) about a photo. SD-VLM adds a
 **depth positional encoding** to the image tokens: upload a depth map (16-bit PNG in millimetres,
 or `.npy` in meters) or let the model's depth estimator make one. The page shows the depth map,
-the grid of values the encoding received (one cell per image token), and the answers with and
-without depth.
+the grid of values the encoding received (one cell per image token), and, with **Compare**, the
+answers of the model with depth and of its twin trained without depth, side by side.
 """
 
 if __name__ == "__main__":  # the Hub runs `python app.py`; it sets GRADIO_SERVER_NAME to 0.0.0.0 there
     create_app().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
 
-__all__ = ["SpaceConfig", "SpaceApp", "CheckedImage", "create_app", "quickstart_dataset_beside", "score_item", "score_markdown",
-           "DEFAULT_MODEL", "MAX_FILE_SIZE", "CONCURRENCY_LIMIT", "EXAMPLE_QUESTIONS"]
+__all__ = ["SpaceConfig", "SpaceApp", "CheckedImage", "create_app", "quickstart_dataset_beside", "baseline_beside", "score_item", "score_markdown",
+           "DEFAULT_MODEL", "BASELINE_BESIDE", "MAX_FILE_SIZE", "CONCURRENCY_LIMIT", "EXAMPLE_QUESTIONS"]

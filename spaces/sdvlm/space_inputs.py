@@ -87,33 +87,34 @@ def load_depth(path: str | Path, image_size: tuple[int, int], orientation: int =
     `image_size` is the image's upright (width, height), `orientation` the EXIF orientation that
     `load_image` applied to it (`image.info["exif_orientation"]`). A depth map at the upright size is
     used as it is; one at the size the photo was stored in (width and height swapped: a rotated
-    phone photo) gets the same rotation as the image. Returns a float32 (H, W) array in meters with
-    0 where the depth is invalid (0 in the PNG, non-finite in the .npy).
+    phone photo) gets the same rotation as the image. The size is checked from the file's header,
+    before a pixel is decoded, so a small file that claims a huge map costs nothing. Returns a
+    float32 (H, W) array in meters with 0 where the depth is invalid (0 in the PNG, non-finite in
+    the .npy).
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".npy":
-        depth = _read_npy(path)
-    elif suffix == ".png":
-        depth = _read_png_millimetres(path)
-    else:
+    if suffix not in DEPTH_SUFFIXES:
         raise InputError(
             f"The depth file '{path.name}' has the suffix '{suffix}'; upload a 16-bit PNG in "
             "millimetres (.png) or a NumPy array in meters (.npy)."
         )
     width, height = image_size
     transpose = EXIF_TRANSPOSE.get(orientation)
-    swaps_axes = orientation in (5, 6, 7, 8)
-    if swaps_axes and width != height and depth.shape == (width, height):
-        # Matches the photo as stored (before its EXIF rotation): rotate the depth the same way.
-        depth = np.asarray(Image.fromarray(depth.astype(np.float32)).transpose(transpose), dtype=np.float32)
-    if depth.shape != (height, width):
-        stored = f" ({height}x{width} as stored, before its EXIF rotation)" if swaps_axes else ""
+    swaps_axes = orientation in (5, 6, 7, 8) and width != height
+    reader = _NpyDepth(path) if suffix == ".npy" else _PngDepth(path)
+    shape = reader.shape  # (H, W) from the header alone
+    if shape != (height, width) and not (swaps_axes and shape == (width, height)):
+        stored = f" ({height}x{width} as stored, before its EXIF rotation)" if orientation in (5, 6, 7, 8) else ""
         raise InputError(
-            f"The depth map is {depth.shape[1]}x{depth.shape[0]} (width x height) but the image is "
+            f"The depth map is {shape[1]}x{shape[0]} (width x height) but the image is "
             f"{width}x{height} upright{stored}; upload the depth map recorded with this image, pixel-aligned "
             "and at the same size."
         )
+    depth = reader.read()
+    if depth.shape != (height, width):
+        # Matches the photo as stored (before its EXIF rotation): rotate the depth the same way.
+        depth = np.asarray(Image.fromarray(depth.astype(np.float32)).transpose(transpose), dtype=np.float32)
     depth = np.where(np.isfinite(depth), depth, 0.0).astype(np.float32)
     if (depth < 0).any():
         raise InputError(
@@ -139,44 +140,85 @@ def check_question(question: str | None, max_chars: int = MAX_QUESTION_CHARS) ->
     return question
 
 
-def _read_npy(path: Path) -> np.ndarray:
-    try:
-        # allow_pickle=False: an uploaded .npy is untrusted data, never code.
-        depth = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise InputError(
-            f"The depth file '{path.name}' is not a readable NumPy array ({error}). Save it with "
-            "numpy.save(path, depth_in_meters) as a float (H, W) array."
-        ) from error
-    if depth.ndim == 3 and depth.shape[-1] == 1:
-        depth = depth[..., 0]
-    if depth.ndim != 2 or not np.issubdtype(depth.dtype, np.number):
-        raise InputError(
-            f"The depth array '{path.name}' has shape {depth.shape} and dtype {depth.dtype}; it "
-            "must be a numeric (H, W) array in meters."
-        )
-    return depth.astype(np.float32)
+class _NpyDepth:
+    """A `.npy` depth file: header (shape, dtype) checked against the file's length on opening, the
+    array read only by `read()`. An uploaded .npy is untrusted data: never unpickled."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        fix = "Save it with numpy.save(path, depth_in_meters) as a float (H, W) array."
+        try:
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+                data_start = handle.tell()
+        except (ValueError, OSError, EOFError, SyntaxError) as error:
+            raise InputError(f"The depth file '{path.name}' is not a readable NumPy array ({error}). {fix}") from error
+        if dtype.hasobject:
+            raise InputError(f"The depth file '{path.name}' is not a readable NumPy array (it holds Python "
+                             f"objects, which are never unpickled here). {fix}")
+        if len(shape) == 3 and shape[-1] == 1:
+            shape = shape[:2]
+        if len(shape) != 2 or dtype.kind not in "iuf":
+            raise InputError(f"The depth array '{path.name}' has shape {shape} and dtype {dtype}; it must be a "
+                             "numeric (H, W) array in meters.")
+        claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        available = path.stat().st_size - data_start
+        if claimed != available:
+            raise InputError(f"The depth file '{path.name}' is not a readable NumPy array: its header claims "
+                             f"shape {shape} of {dtype} ({claimed:,} bytes) but the file holds {available:,} bytes of "
+                             f"data. {fix}")
+        self.shape = tuple(int(n) for n in shape)
+
+    def read(self) -> np.ndarray:
+        try:
+            depth = np.load(self.path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            raise InputError(f"The depth file '{self.path.name}' is not a readable NumPy array ({error}).") from error
+        return depth.reshape(self.shape).astype(np.float32)
 
 
-def _read_png_millimetres(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as png:
-            png.load()
-            mode = png.mode
-            depth = np.asarray(png)
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise InputError(
-            f"The depth file '{path.name}' is not a readable PNG ({type(error).__name__}); upload "
-            "a 16-bit single-channel PNG in millimetres."
-        ) from error
-    # Pillow opens 16-bit greyscale PNGs as "I;16" (sometimes "I"); 8-bit ones would be a colour
-    # visualisation, not a measurement, so they are refused rather than silently misread.
-    if mode not in ("I;16", "I;16B", "I;16L", "I") or depth.ndim != 2:
-        raise InputError(
-            f"The depth PNG '{path.name}' has mode {mode}; it must be a 16-bit single-channel PNG "
-            "in millimetres (as Kinect/ScanNet/NYU depth is stored), not a colour picture."
-        )
-    return depth.astype(np.float32) / 1000.0
+class _PngDepth:
+    """A 16-bit PNG depth file in millimetres: mode and size read from the header on opening (Pillow
+    decodes nothing until `read()`)."""
+
+    MODES = ("I;16", "I;16B", "I;16L", "I")  # how Pillow opens 16-bit greyscale PNGs
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size check below decides
+                with Image.open(path) as png:
+                    mode, (width, height), kind = png.mode, png.size, png.format
+        except Image.DecompressionBombError as error:
+            raise InputError(f"The depth PNG '{path.name}' claims far more pixels than any photo this Space takes "
+                             f"({error}); upload the depth map recorded with the photo, at the photo's size.") from error
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+            raise InputError(f"The depth file '{path.name}' is not a readable PNG ({type(error).__name__}); upload "
+                             "a 16-bit single-channel PNG in millimetres.") from error
+        # 8-bit PNGs would be a colour visualisation, not a measurement: refused, never silently misread.
+        if kind != "PNG" or mode not in self.MODES:
+            raise InputError(f"The depth PNG '{path.name}' has mode {mode}; it must be a 16-bit single-channel PNG "
+                             "in millimetres (as Kinect/ScanNet/NYU depth is stored), not a colour picture.")
+        self.shape = (height, width)
+
+    def read(self) -> np.ndarray:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size was checked already
+                with Image.open(self.path) as png:
+                    png.load()
+                    depth = np.asarray(png)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+            raise InputError(f"The depth file '{self.path.name}' is not a readable PNG ({type(error).__name__}: "
+                             f"{error}); upload an intact 16-bit PNG in millimetres.") from error
+        return depth.astype(np.float32) / 1000.0
 
 
 __all__ = [

@@ -98,6 +98,9 @@ class SpaceModel:
         # The processor loads its estimator lazily on first use; two requests must not both load it.
         self._estimator_lock = threading.Lock()
         self._depth_error: str | None = None
+        self._depth_probe: str | None = None  # "" once probed and found reachable
+        self.estimator_loaded = False  # True once an estimator override is loaded into the processor
+        self.path: str | None = None  # where the checkpoint was loaded from
 
     @classmethod
     def load(cls, path: str | None, depth_estimator: str | None = None, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> "SpaceModel":
@@ -149,7 +152,20 @@ class SpaceModel:
                     f"The depth estimator '{depth_estimator}' could not be loaded ({error}). Pass a folder "
                     "holding a transformers depth-estimation model and its preprocessor_config.json, or a Hub id."
                 ) from error
-        return cls(model, processor, max_new_tokens)
+        loaded = cls(model, processor, max_new_tokens)
+        loaded.estimator_loaded, loaded.path = bool(depth_estimator), str(path)
+        return loaded
+
+    def depth_unavailable_reason(self) -> str | None:
+        """None when depth can be estimated on this machine; otherwise why not, found without
+        running a model: the estimator is neither loaded, nor a local folder, nor in the Hugging Face
+        cache, and the Hub does not answer (one short probe, remembered)."""
+        if not self.uses_depth or self.estimator_loaded:
+            return None
+        with self._estimator_lock:
+            if self._depth_error is None and self._depth_probe is None:
+                self._depth_probe = _probe_estimator(str(self.processor.depth_estimator))
+            return self._depth_error or self._depth_probe or None
 
     @property
     def uses_depth(self) -> bool:
@@ -209,9 +225,12 @@ class SpaceModel:
 
     def predict(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True) -> Prediction:
         """Answer `question` about `image`; `depth` (H, W) meters, or None to estimate it. A checkpoint
-        with use_depth=False estimates nothing: its `depth` and `grid` are then None."""
+        with use_depth=False estimates nothing: its `depth` and `grid` are then None. `use_depth=False`
+        asks this model without depth: nothing is estimated or given, `depth` and `grid` are None."""
         kind, label = "metric", "depth (m)"
-        if depth is not None or self.uses_depth:
+        if not use_depth:
+            depth = None
+        elif depth is not None or self.uses_depth:
             depth, kind, label = self.depth_for(image, depth)
         inputs = self._inputs(image, question, depth, kind)
         grid = self._depth_grid(inputs) if depth is not None else None
@@ -262,6 +281,29 @@ class SpaceModel:
         output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
+
+
+HUB_PROBE_TIMEOUT_S = 3.0
+
+
+def _probe_estimator(estimator: str) -> str:
+    """"" when the depth model `estimator` can be loaded here (a local folder with a config.json, a
+    Hub id in the local cache, or the Hub reachable); otherwise the reason, for the visitor."""
+    folder = Path(estimator).expanduser()
+    if folder.exists() or _looks_local(estimator):
+        return "" if (folder / "config.json").is_file() else f"the depth model folder '{estimator}' has no config.json"
+    try:
+        import huggingface_hub
+        from huggingface_hub import constants
+
+        if isinstance(huggingface_hub.try_to_load_from_cache(estimator, "config.json"), str):
+            return ""
+        if constants.HF_HUB_OFFLINE:
+            return f"the depth model '{estimator}' is not in the local cache and the Hub is switched off (HF_HUB_OFFLINE)"
+        huggingface_hub.model_info(estimator, timeout=HUB_PROBE_TIMEOUT_S)
+        return ""
+    except Exception as error:  # offline, unknown id, or no huggingface_hub: all mean "no depth model here"
+        return f"the depth model '{estimator}' is not on this machine and could not be reached ({type(error).__name__})"
 
 
 def _load_adapter(path: str, device: str):

@@ -73,6 +73,18 @@ def grid_figure(model_view: np.ndarray, grid: np.ndarray, max_side: int = 480) -
     return _render(figure)
 
 
+def view_figure(model_view: np.ndarray, title: str, max_side: int = 480) -> Image.Image:
+    """The square image the vision tower sees (`model_view`, (S, S, 3) uint8), drawn as large as
+    `grid_figure` draws it, for a model that is given no depth. Returns an RGB PIL image."""
+    side = model_view.shape[0]
+    figure = Figure(figsize=(max_side / 100 + 1.4, max_side / 100 + 0.4), dpi=100)
+    axes = figure.add_subplot()
+    axes.imshow(model_view, extent=(0, side, side, 0), interpolation="nearest")
+    axes.set_axis_off()
+    axes.set_title(title, fontsize=9)
+    return _render(figure)
+
+
 def model_view_image(pixel_values: np.ndarray, mean: list[float], std: list[float]) -> np.ndarray:
     """Undo the image processor's normalisation: (3, S, S) float -> (S, S, 3) uint8."""
     pixels = np.asarray(pixel_values, dtype=np.float32)
@@ -88,4 +100,4 @@ def _render(figure: Figure) -> Image.Image:
     return Image.open(buffer).convert("RGB")
 
 
-__all__ = ["DEPTH_CMAP", "GRID_CMAP", "depth_figure", "grid_figure", "model_view_image"]
+__all__ = ["DEPTH_CMAP", "GRID_CMAP", "depth_figure", "grid_figure", "view_figure", "model_view_image"]
