@@ -62,14 +62,15 @@ def upload(browser, elem_id: str, path: Path) -> None:
     field.send_keys(str(path))
 
 
-def loaded_image(wait, elem_id: str):
-    """The <img> of image component `elem_id` once it has loaded real pixels."""
+def loaded_image(wait, elem_id: str, min_width: int = 100):
+    """The <img> of image component `elem_id` once it has loaded an image wider than `min_width`
+    (the page's figures are drawn hundreds of pixels wide)."""
     from selenium.webdriver.common.by import By
 
     def ready(driver):
         images = driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} img")
         return images[0] if images and driver.execute_script(
-            "return arguments[0].complete && arguments[0].naturalWidth > 100", images[0]) else False
+            "return arguments[0].complete && arguments[0].naturalWidth > arguments[1]", images[0], min_width) else False
 
     return wait.until(ready)
 
@@ -130,7 +131,7 @@ def test_upload_photo_and_depth_then_compare_fills_every_view(browser, page_url,
     browser.get(page_url)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#image input[type=file]"))
     upload(browser, "image", photo / "room.png")
-    loaded_image(wait, "image")
+    loaded_image(wait, "image", min_width=0)
     upload(browser, "depth-file", photo / "room_depth_mm.png")
     wait.until(lambda d: "room_depth_mm" in d.find_element(By.ID, "depth-file").text)
     question = browser.find_element(By.CSS_SELECTOR, "#question textarea")

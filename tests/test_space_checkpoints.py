@@ -52,6 +52,9 @@ def test_every_builder_question_is_looked_up_to_its_category(assets):
     found = [lookup_question(question) for question in rows["question"]]
     assert all(kind is not None for kind in found)
     assert [kind.category for kind in found] == [names[c] for c in rows["category"]]
+    # The same kinds as the builder's `question_kind` column, where the phrasing decides the kind.
+    assert [kind.kind or column for kind, column in zip(found, rows["question_kind"])] == rows["question_kind"]
+    assert {column for kind, column in zip(found, rows["question_kind"]) if kind.kind is None} <= {"zero.present", "zero.absent"}
     assert lookup_question("What colour is the sky?") is None
     assert lookup_question("how far is the CENTER of the red chair from the camera? ").kind == "absolute_distance.camera"
 

@@ -1,13 +1,13 @@
 """Which of the builder's question kinds a question is: a lookup in `templates`, not a guess.
 
 Every question the builder writes is one of the phrasings in `templates.py` with object names filled
-in. `lookup_question` matches a question (from the dataset or typed by a person) against those
-phrasings, placeholders as wildcards, and returns its category and kind; a question that is no
-phrasing of the builder's returns None. Kinds are `questions.KIND_NAMES` ("position.forward") for
-the categories with sub-kinds and the category name for the others.
+in. `lookup_question` matches a question (typed by a person, or from data without a `question_kind`
+column) against those phrasings, placeholders as wildcards, and returns its category and kind, named
+as the builder's `question_kind` column names them (`questions.QUESTION_KIND_NAMES`); a question
+that is no phrasing of the builder's returns None.
 
 >>> lookup_question("How tall is the red chair?")
-QuestionKind(category='scale_estimation', kind='scale_estimation')
+QuestionKind(category='scale_estimation', kind='scale_estimation.height')
 >>> lookup_question("How far in front of the camera is the lamp?")
 QuestionKind(category='position', kind='position.forward')
 >>> lookup_question("What colour is the sky?") is None
@@ -27,23 +27,25 @@ PLACEHOLDER = re.compile(r"\\\{[a-z]+\\\}")
 
 class QuestionKind(NamedTuple):
     category: str  # one of templates.CATEGORY_NAMES
-    kind: str  # "category.kind" where the category has sub-kinds (questions.QUESTION_KINDS), else the category
+    kind: str | None  # a `questions.QUESTION_KIND_NAMES` value, as in the `question_kind` column; None where
+    # the phrasing does not decide it (existence: "zero.present" and "zero.absent" are asked alike)
 
 
-def _families() -> list[tuple[str, str, tuple]]:
-    """(category, kind, phrasings) for every template family, in the generators' terms (questions.py)."""
-    flat = lambda groups: tuple(t for ts in groups.values() for t in ts)  # noqa: E731
+def _families() -> list[tuple[str, str | None, tuple]]:
+    """(category, question_kind, phrasings) for every template family, as the generators in
+    `questions.py` use them."""
     return [
-        ("scale_estimation", "scale_estimation", flat(T.SIZE_QUESTIONS)),
-        ("absolute_distance", "absolute_distance.camera", flat(T.CAMERA_DISTANCE_QUESTIONS)),
-        ("absolute_distance", "absolute_distance.object", flat(T.OBJECT_DISTANCE_QUESTIONS)),
-        *(("position", f"position.{kind}", phrasings) for kind, phrasings in T.POSITION_QUESTIONS.items()),
-        ("refer_obj_estimation", "refer_obj_estimation", flat(T.REFERENCE_QUESTIONS)),
-        ("count", "count", T.COUNT_QUESTIONS),
-        ("relative_position", "relative_position", T.LEFT_RIGHT_QUESTIONS + T.LEFT_RIGHT_WHICH
-         + T.FRONT_BEHIND_QUESTIONS + T.BEHIND_QUESTIONS + T.CLOSER_WHICH),
-        ("scale_compare", "scale_compare", flat(T.COMPARE_WHICH) + flat(T.COMPARE_YESNO)),
-        ("zero", "zero", T.EXIST_QUESTIONS),
+        *(("scale_estimation", f"scale_estimation.{k}", ts) for k, ts in T.SIZE_QUESTIONS.items()),
+        ("absolute_distance", "absolute_distance.camera", sum(T.CAMERA_DISTANCE_QUESTIONS.values(), ())),
+        ("absolute_distance", "absolute_distance.object", sum(T.OBJECT_DISTANCE_QUESTIONS.values(), ())),
+        *(("position", f"position.{k}", ts) for k, ts in T.POSITION_QUESTIONS.items()),
+        *(("refer_obj_estimation", f"refer_obj_estimation.{k}", ts) for k, ts in T.REFERENCE_QUESTIONS.items()),
+        ("count", "count.count", T.COUNT_QUESTIONS),
+        ("relative_position", "relative_position.left_right", T.LEFT_RIGHT_QUESTIONS + T.LEFT_RIGHT_WHICH),
+        ("relative_position", "relative_position.front_behind",
+         T.FRONT_BEHIND_QUESTIONS + T.BEHIND_QUESTIONS + T.CLOSER_WHICH),
+        *(("scale_compare", f"scale_compare.{k}", T.COMPARE_WHICH[k] + T.COMPARE_YESNO[k]) for k in T.COMPARE_WHICH),
+        ("zero", None, T.EXIST_QUESTIONS),
     ]
 
 
@@ -55,7 +57,7 @@ def _patterns() -> list[tuple[re.Pattern, int, QuestionKind]]:
     for category, kind, phrasings in _families():
         for phrasing in phrasings:
             escaped = re.escape(phrasing)
-            literal = len(PLACEHOLDER.sub("", escaped))
+            literal = len(re.sub(r"\{[a-z]+\}", "", phrasing))
             patterns.append((re.compile("^" + PLACEHOLDER.sub(".+?", escaped) + "$", re.IGNORECASE), literal,
                              QuestionKind(category, kind)))
     return patterns
@@ -65,7 +67,7 @@ def lookup_question(question: str) -> QuestionKind | None:
     """The builder's category and kind of `question` (whitespace-normalised), or None."""
     text = " ".join(str(question).split())
     matches = [(literal, found) for pattern, literal, found in _patterns() if pattern.match(text)]
-    return max(matches)[1] if matches else None
+    return max(matches, key=lambda match: match[0])[1] if matches else None
 
 
 __all__ = ["QuestionKind", "lookup_question"]

@@ -93,8 +93,10 @@ def _read_card(path: Path, info: CheckpointInfo) -> None:
 def describe_depth(info: CheckpointInfo) -> str:
     if info.use_depth is False:
         return "off: a model trained without depth (it is given none)"
-    kind = info.depth_kind or "unknown"
-    if kind.startswith("estimated:"):
+    kind = info.depth_kind
+    if kind is None:
+        text = "a depth kind that is not recorded"
+    elif kind.startswith("estimated:"):
         text = f"relative inverse depth estimated by `{kind.split(':', 1)[1]}` (larger = nearer)"
     else:
         text = DEPTH_KINDS.get(kind, f"`{kind}`")
@@ -111,7 +113,7 @@ def info_markdown(info: CheckpointInfo, role: str) -> str:
     else:
         lines.append("- Trained on: not recorded (no `sdvlm_training.json` categories); questions cannot be checked")
     if info.question_kinds:
-        lines.append("- Question kinds: " + ", ".join(info.question_kinds))
+        lines.append(f"- {len(info.question_kinds)} question kinds: " + ", ".join(info.question_kinds))
     lines.append(f"- Depth: {describe_depth(info)}")
     data = info.dataset or ", ".join(info.card_datasets) or "not recorded"
     rows = f", {info.num_rows:,} QA rows" if info.num_rows else ""
@@ -143,7 +145,7 @@ def question_warning(info: CheckpointInfo, question: str) -> str | None:
     if info.categories is not None and found.category not in info.categories:
         return (f"This is a **{found.category}** question ({found.kind}), but this checkpoint was trained only on "
                 f"{', '.join(info.categories)}: its answer is not a measurement it learned.")
-    if info.question_kinds is not None and found.kind not in info.question_kinds:
+    if found.kind and info.question_kinds is not None and found.kind not in info.question_kinds:
         return (f"This is a **{found.kind}** question, but this checkpoint was trained only on the kinds "
                 f"{', '.join(info.question_kinds)}.")
     return None
