@@ -34,6 +34,8 @@ def as_rgb_image(image, index: int = 0):
         raise ValueError(f"image {index} has dtype {array.dtype} and shape {array.shape}; expected numeric pixels")
     if array.dtype.kind == "b":
         array = array.astype(np.uint8) * 255
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"image {index} has non-finite (NaN or inf) pixel values")
     if array.ndim == 2:
         return np.repeat(array[..., None], 3, axis=-1)
     if array.ndim == 3:

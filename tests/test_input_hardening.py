@@ -90,6 +90,8 @@ def test_numpy_grey_and_rgba_images(pair):
         torch.testing.assert_close(out["pixel_values"], call(processor, depth, image=pil)["pixel_values"])
     with pytest.raises(ValueError, match=r"image 0 has shape \(24, 40, 2\); expected"):
         call(processor, depth, image=rng.integers(0, 255, (24, 40, 2), dtype=np.uint8))
+    with pytest.raises(ValueError, match="image 0 has non-finite"):
+        call(processor, depth, image=np.full((24, 40, 3), np.nan, np.float32))
     with pytest.raises(ValueError, match="image 1 has dtype <U1"):
         processor(images=[grey, np.array([["a"]])], text=[PROMPT, PROMPT], padding=True)
 
