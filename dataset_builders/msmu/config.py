@@ -61,6 +61,9 @@ class BuildConfig:
         "meters by which a surface must be nearer than a box to occlude it"))
     skip_bad_scenes: bool = field(default=False, metadata=_help("log and skip missing or corrupt scenes"))
     scannet_root: str | None = field(default=None, metadata=_help("scannet: folder of exported scans"))
+    point_cloud_scale: float = field(default=0.5, metadata=_help(
+        "scannet point-cloud scenes (scene.json + points_*.npy): render at this fraction of the colour "
+        "resolution (image resized, intrinsics scaled); splatting cost grows with the pixel count"))
     data_dir: str | None = field(default=None, metadata=_help("released: folder with the authors' train/test parquet"))
     root: str | None = field(default=None, metadata=_help(
         "rgbd / sunrgbd / arkitscenes / scannetpp: the data folder (layouts in the dataset card)"))
@@ -87,6 +90,8 @@ class BuildConfig:
                 raise ValueError(f"BuildConfig.{name} must be >= 1 or None, got {value}")
         if self.width < 1 or self.height < 1:
             raise ValueError(f"BuildConfig width and height must be >= 1, got {self.width}x{self.height}")
+        if not 0.0 < self.point_cloud_scale <= 1.0:
+            raise ValueError(f"BuildConfig.point_cloud_scale must lie in (0, 1], got {self.point_cloud_scale}")
         if self.max_shard_bytes < 1:
             raise ValueError(f"BuildConfig.max_shard_bytes must be >= 1, got {self.max_shard_bytes}")
         self.visibility  # validates the thresholds

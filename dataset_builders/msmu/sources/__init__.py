@@ -34,7 +34,8 @@ def make_scene_source(config) -> SceneSource:
             raise ValueError("the scannet source needs scannet_root (--scannet-root DIR)")
         from .scannet import ScanNetSource
 
-        return ScanNetSource(config.scannet_root, **frames)
+        return ScanNetSource(config.scannet_root, point_cloud_options={"image_scale": config.point_cloud_scale},
+                             **frames)
     if name in ("scannetpp", "sunrgbd", "arkitscenes", "rgbd"):
         if config.root is None:
             raise ValueError(f"the {name} source needs root (--root DIR); its layout is in the dataset card")

@@ -8,7 +8,8 @@ Two primitives, both returning a metric depth map and a per-pixel label map of t
 
 Conventions: camera frame x right, y down, z forward; pixel (row i, column j) has its centre at
 image coordinates (u=j, v=i) (OpenCV), so u = fx * x / z + cx.
-Work is vectorised over (primitive, pixel) pairs in bounded chunks, so memory stays ~100 MB.
+The mesh path is vectorised over (face, pixel) pairs in bounded chunks, so memory stays ~100 MB;
+the point path works on points and whole images only (see `splat_points`).
 """
 
 import numpy as np
@@ -113,6 +114,33 @@ def rasterize_triangles(vertices: np.ndarray, faces: np.ndarray, face_labels: np
     return _finish(depth, labels, size)
 
 
+def _erode(best: np.ndarray) -> np.ndarray:
+    """Minimum over each pixel's 3x3 neighbourhood (pixels beyond the edge do not count)."""
+    rows = best.copy()
+    np.minimum(rows[1:], best[:-1], out=rows[1:])
+    np.minimum(rows[:-1], best[1:], out=rows[:-1])
+    out = rows.copy()
+    np.minimum(out[:, 1:], rows[:, :-1], out=out[:, 1:])
+    np.minimum(out[:, :-1], rows[:, 1:], out=out[:, :-1])
+    return out
+
+
+def surfels(points: np.ndarray, point_labels: np.ndarray, intrinsics, size: tuple[int, int], radius_m: float,
+            max_radius_px: int, near: float):
+    """Centre pixel (u, v), depth, label and pixel radius of each point whose square reaches the image,
+    in point order: (cu, cv, z, labels, radius), each (K,)."""
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    height, width = size
+    front = points[:, 2] > near
+    pts, lab = points[front], np.asarray(point_labels)[front]
+    z = pts[:, 2]
+    cu = np.rint(fx * pts[:, 0] / z + cx).astype(np.int64)
+    cv = np.rint(fy * pts[:, 1] / z + cy).astype(np.int64)
+    radius = np.clip(np.rint(fx * radius_m / z), 0, max_radius_px).astype(np.int64)
+    keep = (cu + radius >= 0) & (cu - radius < width) & (cv + radius >= 0) & (cv - radius < height)
+    return cu[keep], cv[keep], z[keep], lab[keep], radius[keep]
+
+
 def splat_points(points: np.ndarray, point_labels: np.ndarray, intrinsics, size: tuple[int, int],
                  radius_m: float = 0.03, max_radius_px: int = 8, near: float = 0.05):
     """Renders a point cloud as camera-facing square surfels.
@@ -126,30 +154,41 @@ def splat_points(points: np.ndarray, point_labels: np.ndarray, intrinsics, size:
             round(fx * radius_m / z) pixels each side, capped at `max_radius_px`.
 
     Returns:
-        depth (H, W) float32 meters (0 = no point), labels (H, W) int64 (-1 = none).
+        depth (H, W) float32 meters (0 = no point), labels (H, W) int64 (-1 = none). Each pixel
+        shows the nearest point whose square covers it; equal depths go to the earlier point.
+
+    No per-(point, pixel) work: points are ranked by (depth, index), each pixel of a rank image
+    takes the best rank centred on it (a scatter-min over N points), and a square of radius r is
+    r successive 3x3 minimum filters. Going from the largest radius down, the running image is
+    eroded once per step and then takes the centres of that step's radius, so each surfel is
+    eroded exactly its own radius. Cost: N + (max radius) x (padded pixels), instead of sorting
+    every covered (point, pixel) pair.
     """
-    fx, fy, cx, cy = (float(v) for v in intrinsics)
     height, width = size
     depth = np.full(height * width, np.inf)
     labels = np.full(height * width, -1, np.int64)
-    front = points[:, 2] > near
-    pts, lab = points[front], np.asarray(point_labels)[front]
-    z = pts[:, 2]
-    cu = np.rint(fx * pts[:, 0] / z + cx).astype(np.int64)
-    cv = np.rint(fy * pts[:, 1] / z + cy).astype(np.int64)
-    radius = np.clip(np.rint(fx * radius_m / z), 0, max_radius_px).astype(np.int64)
-    keep = (cu + radius >= 0) & (cu - radius < width) & (cv + radius >= 0) & (cv - radius < height)
-    cu, cv, z, lab, radius = cu[keep], cv[keep], z[keep], lab[keep], radius[keep]
-    side = 2 * radius + 1
-    counts = side * side
-    for part in _chunks(counts):
-        idx, off = _expand(counts[part])
-        idx += part.start
-        px = cu[idx] + off % side[idx] - radius[idx]
-        py = cv[idx] + off // side[idx] - radius[idx]
-        inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
-        idx, px, py = idx[inside], px[inside], py[inside]
-        _zbuffer(depth, labels, py * width + px, z[idx], lab[idx])
+    cu, cv, z, lab, radius = surfels(points, point_labels, intrinsics, size, radius_m, max_radius_px, near)
+    count = len(z)
+    if count == 0:
+        return _finish(depth, labels, size)
+    order = np.argsort(z, kind="stable")  # rank -> point: nearest first, ties in point order
+    rank = np.empty(count, np.int32)
+    rank[order] = np.arange(count, dtype=np.int32)
+    # A kept centre lies within its radius of the image, so a margin of the largest radius holds it.
+    pad = int(radius.max())
+    padded_w = width + 2 * pad
+    centre = (cv + pad) * padded_w + (cu + pad)
+    best = np.full((height + 2 * pad) * padded_w, count, np.int32)  # `count` = no point
+    for r in range(pad, -1, -1):
+        if r < pad:
+            best = _erode(best.reshape(-1, padded_w)).ravel()
+        at = radius == r
+        np.minimum.at(best, centre[at], rank[at])
+    best = best.reshape(-1, padded_w)[pad : pad + height, pad : pad + width].ravel()
+    hit = best < count
+    winner = order[best[hit]]
+    depth[hit] = z[winner]
+    labels[hit] = lab[winner]
     return _finish(depth, labels, size)
 
 
@@ -158,4 +197,4 @@ def transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-__all__ = ["rasterize_triangles", "splat_points", "transform"]
+__all__ = ["rasterize_triangles", "splat_points", "surfels", "transform"]
