@@ -118,6 +118,7 @@ def test_deepspeed_zero_on_two_cpu_processes(tiny, single_process, tmp_path, sta
     assert f"DEEPSPEED (ZeRO stage {stage})" in (out / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_fsdp_on_cpu_stops_instead_of_falling_back(tiny, tmp_path):
     data, ckpt, _ = tiny
     result = launch(CONFIGS / "fsdp.yaml", ["-m", "sdvlm.train", *train_args(data, ckpt, tmp_path / "fsdp", 2)],
