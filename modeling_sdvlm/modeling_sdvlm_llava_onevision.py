@@ -23,6 +23,7 @@ from transformers.utils.generic import can_return_tuple, merge_with_config_defau
 
 from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
 from .depth_encoding import add_depth_encoding, encode_token_depth
+from .depth_inputs import check_depth_values
 
 # Channels packed like the features: depth (0 = none), "has depth", "is a visual token".
 _PACK_CHANNELS = 3
@@ -77,6 +78,8 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
             `(values, visual)`: per image a `(tokens,)` float32 tensor (0 = no valid depth) and a
             `(tokens,)` bool tensor, False for newline (and CLS) tokens.
         """
+        if torch.is_tensor(depth_values):
+            check_depth_values(depth_values, self.config.depth_convention)  # float, in its convention, plausible
         cells = self._depth_cells(depth_values, image_sizes, batch_num_images)
         cells = cells.to(device=self.image_newline.device, dtype=torch.float32)
         cells = torch.nan_to_num(cells, nan=0.0, posinf=0.0, neginf=0.0).flatten(1)

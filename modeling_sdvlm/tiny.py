@@ -320,7 +320,9 @@ def build_tiny_model(processor, seed: int = 0, family: str | None = None, **over
     if family != family_of_processor(processor).name:
         raise ValueError(f"family {family!r} does not match the {type(processor).__name__} processor")
     if family == "llava_onevision":
-        return build_tiny_llava_onevision_model(processor, seed=seed, **overrides)
+        model = build_tiny_llava_onevision_model(processor, seed=seed, **overrides)
+        processor.depth_convention = model.config.depth_convention
+        return model
     if family == "llava":
         config, model_class = tiny_sdvlm_config(processor, **overrides), SDVLMForConditionalGeneration
     else:

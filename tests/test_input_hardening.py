@@ -55,6 +55,21 @@ def test_integer_depth_values_are_refused_by_the_model(pair):
         type(model.model).get_image_features.__doc__)
 
 
+@pytest.mark.parametrize("family", ["qwen2_5_vl", "llava_onevision"])
+def test_other_families_refuse_integer_depth_values_and_convert_meters(family):
+    processor = build_tiny_processor(texts=["How far is the chair?"], family=family)
+    model = build_tiny_model(processor)
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "How far is the chair?"}]}]
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    inputs = processor(images=[Image.new("RGB", (40, 24))], text=[prompt], depth=[np.full((24, 40), 2.0, np.float32)],
+                       return_tensors="pt")
+    assert processor.depth_convention == model.config.depth_convention == "inverse"
+    assert float(inputs["depth_values"].max()) == pytest.approx(0.5)  # 2 m -> 1 / 2
+    inputs["depth_values"] = (inputs["depth_values"] * 1000).to(torch.int32)
+    with pytest.raises(ValueError, match="torch.int32"):
+        model(**inputs)
+
+
 def test_implausible_depth_is_bounded_not_nan(pair):
     processor, model = pair
     with pytest.raises(ValueError, match=r"depth map 0 has metric depth from .* to 3e\+38 m, outside the plausible"):
