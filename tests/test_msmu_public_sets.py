@@ -157,7 +157,11 @@ def test_sunrgbd_bad_label_line_names_the_file(tmp_path):
     root = tmp_path / "sunrgbd_trainval"
     write_sunrgbd_frame(root, "000001", tilt_deg=0)
     (root / "label" / "000001.txt").write_text("table 1 2 3\n")
-    with pytest.raises(SceneError, match=r"label/000001.txt: line 1 needs a class and 12 numbers"):
+    with pytest.raises(SceneError, match=r"label/000001.txt: line 1 needs a class and 12 numbers .*, got 3$"):
+        SUNRGBDSource(root).load("000001")
+    # a binary (non-text) label file is a SceneError naming it, so --skip-bad-scenes skips the frame
+    (root / "label" / "000001.txt").write_bytes(b"\xff\xfe\x00table")
+    with pytest.raises(SceneError, match=r"label/000001.txt: "):
         SUNRGBDSource(root).load("000001")
 
 
@@ -233,6 +237,13 @@ def test_arkitscenes_traj_pincam_and_oriented_boxes(tmp_path):
             if out.masks.get(index) is not None and out.masks[index].sum() > 30:
                 truth = np.rot90(out.masks[index], roll)
                 assert iou(frame.instance_masks[obj.id], truth) > 0.85, (frame.frame_id, obj.category)
+
+
+def test_arkitscenes_binary_traj_is_a_scene_error_naming_the_file(tmp_path):
+    folder, _ = write_arkit_video(tmp_path)
+    (folder / "41069021_frames" / "lowres_wide.traj").write_bytes(b"\xff\xfe\x00 1 2 3")
+    with pytest.raises(SceneError, match=r"41069021_frames/lowres_wide.traj: "):
+        ARKitScenesSource(tmp_path).load("41069021")
 
 
 def test_arkitscenes_missing_pincam_names_the_file(tmp_path):

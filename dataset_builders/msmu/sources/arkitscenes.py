@@ -67,6 +67,8 @@ def read_traj(path: Path) -> dict[str, np.ndarray]:
         lines = path.read_text().splitlines()
     except FileNotFoundError as err:
         raise SceneError(f"{path}: file is missing") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise SceneError(f"{path}: not a readable text file ({err})") from err
     poses = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():

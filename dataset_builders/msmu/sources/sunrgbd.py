@@ -68,6 +68,8 @@ def read_labels(path: Path) -> list[Box3D]:
         text = path.read_text()
     except FileNotFoundError as err:
         raise SceneError(f"{path}: file is missing") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise SceneError(f"{path}: not a readable text file ({err})") from err
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -78,7 +80,7 @@ def read_labels(path: Path) -> list[Box3D]:
             raise SceneError(f"{path}: line {number} has a non-number ({err})") from err
         if len(values) != 12:
             raise SceneError(f"{path}: line {number} needs a class and 12 numbers "
-                             "(xmin ymin w h cx cy cz w l h ox oy), got {len(values)}")
+                             f"(xmin ymin w h cx cy cz w l h ox oy), got {len(values)}")
         center = np.array(values[4:7])
         half_w, half_l, half_h = values[7:10]
         size = 2.0 * np.array([half_l, half_w, half_h])
