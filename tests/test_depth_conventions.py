@@ -203,3 +203,24 @@ def test_space_page_names_the_loaded_models_convention(tmp_path):
              if component["props"].get("elem_id") == "depth-convention"]
     assert notes == [app.model.convention_note] and "**inverse**" in notes[0]
     assert app.model.depth_convention == app.model.model.config.depth_convention == "inverse"
+
+
+def test_training_loads_with_the_convention_it_will_use(tmp_path):
+    from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
+    from sdvlm.train import SDVLMModelConfig, load_model_and_processor
+
+    data = write_tiny_msmu(tmp_path / "msmu", num_train_frames=2, num_test_frames=1)
+    ckpt = write_tiny_checkpoint(tmp_path / "ckpt", data)  # saved as "inverse"
+    model, processor = load_model_and_processor(SDVLMModelConfig(model_name_or_path=str(ckpt)))
+    assert model.config.depth_convention == processor.depth_convention == "inverse"
+    model, processor = load_model_and_processor(SDVLMModelConfig(model_name_or_path=str(ckpt), depth_convention="metric"))
+    assert model.config.depth_convention == processor.depth_convention == "metric"
+    # A checkpoint from before conventions (no field): the default of the run's normalization.
+    config = json.loads((ckpt / "config.json").read_text())
+    config.pop("depth_convention")
+    (ckpt / "config.json").write_text(json.dumps(config))
+    processor_config = json.loads((ckpt / "processor_config.json").read_text())
+    processor_config.pop("depth_convention")
+    (ckpt / "processor_config.json").write_text(json.dumps(processor_config))
+    model, processor = load_model_and_processor(SDVLMModelConfig(model_name_or_path=str(ckpt), depth_normalization="none"))
+    assert model.config.depth_convention == processor.depth_convention == "metric"
