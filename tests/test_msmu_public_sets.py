@@ -239,6 +239,15 @@ def test_arkitscenes_traj_pincam_and_oriented_boxes(tmp_path):
                 assert iou(frame.instance_masks[obj.id], truth) > 0.85, (frame.frame_id, obj.category)
 
 
+def test_arkitscenes_timestamps_are_ordered_in_time():
+    """ARKitScenes frame ids are timestamps ("9999.950"); a video crossing a power of ten must keep
+    its time order, so frames are spread evenly over the video (first, middle, last)."""
+    from dataset_builders.msmu.sources.scannet import _select_frames
+
+    stamps = [f"{9999.55 + 0.1 * i:.3f}" for i in range(9)]  # 9999.550 .. 10000.350
+    assert _select_frames(stamps[::-1], 1, 3) == ["9999.550", "9999.950", "10000.350"]
+
+
 def test_arkitscenes_binary_traj_is_a_scene_error_naming_the_file(tmp_path):
     folder, _ = write_arkit_video(tmp_path)
     (folder / "41069021_frames" / "lowres_wide.traj").write_bytes(b"\xff\xfe\x00 1 2 3")

@@ -58,8 +58,9 @@ logger = logging.getLogger(__name__)
 
 
 def _frame_order(stem: str):
-    """Numeric frame names sort numerically ("2" before "10"); others lexically after them."""
-    return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
+    """Numeric frame names sort numerically ("2" before "10", ARKitScenes' "9999.950" before
+    "10000.050"); others lexically after them."""
+    return (0, float(stem), "") if stem.replace(".", "", 1).isdigit() else (1, 0, stem)
 
 
 def _select_frames(frame_ids: list[str], frame_skip: int, max_frames: int | None) -> list[str]:
