@@ -229,6 +229,61 @@ def test_folder_layout_through_the_cli(tmp_path):
         RGBDFolderSource(root).load("room_a")
 
 
+def test_folder_layout_camera_frame_boxes_npy_depth_and_one_scene_folder(tmp_path):
+    """The card's rgbd layout options: a box given in the camera frame of a frame that
+    `max_frames_per_scene` drops, float `.npy` depth in meters, `ROOT/scene.json` for one scene;
+    the scene equals the in-memory one."""
+    frame, _, boxes = rendered_room()
+    scene_dir = tmp_path / "kitchen"
+    scene_dir.mkdir()
+    Image.fromarray(frame.image).save(scene_dir / "0.png")
+    np.save(scene_dir / "0.npy", frame.depth)
+    rot, origin = frame.pose[:3, :3], frame.pose[:3, 3]
+    entries = []
+    for index, box in enumerate(boxes):
+        entry = {"category": box.category, "center": box.center.tolist(), "size": box.size.tolist(), "yaw": box.yaw}
+        if index == 0:  # the table, in camera coordinates of frame "1"
+            entry.update(frame="1", center=(rot.T @ (box.center - origin)).tolist(),
+                         yaw=box.yaw - float(np.arctan2(rot[1, 0], rot[0, 0])))
+        entries.append(entry)
+    frames = [{"id": fid, "image": "0.png", "depth": "0.npy", "intrinsics": K.tolist(), "pose": frame.pose.tolist()}
+              for fid in ("0", "1")]
+    (scene_dir / "scene.json").write_text(json.dumps({"frames": frames, "boxes": entries}))
+    source = RGBDFolderSource(scene_dir, max_frames_per_scene=1)
+    assert source.scene_ids() == ["kitchen"]
+    scene = source.load("kitchen")
+    expected = RGBDSource({"kitchen": ([frame], boxes)}).load("kitchen")
+    assert [f.frame_id for f in scene.frames] == ["0"]
+    for got, want in zip(scene.objects, expected.objects):
+        np.testing.assert_allclose(got.center, want.center, atol=1e-9)
+        assert np.isclose(np.cos(got.yaw - want.yaw), 1.0) and got.name == want.name
+    got_masks, want_masks = scene.frames[0].instance_masks, expected.frames[0].instance_masks
+    assert set(got_masks) == set(want_masks) and all((got_masks[i] == want_masks[i]).all() for i in want_masks)
+
+
+def test_one_corrupt_scene_json_is_skipped_not_fatal(tmp_path, caplog):
+    """--skip-bad-scenes: a folder whose scene.json is not JSON (or has bad categories) costs that
+    scene only; the source is still built and the other scenes give rows."""
+    root = write_folder_layout(tmp_path / "scans")
+    (root / "room_b").mkdir()
+    (root / "room_b" / "scene.json").write_text("{not json")
+    (root / "room_c").mkdir()
+    (root / "room_c" / "scene.json").write_text(json.dumps({"frames": [], "boxes": [], "categories": 3}))
+    source = RGBDFolderSource(root)
+    assert source.scene_ids() == ["room_a", "room_b", "room_c"]
+    assert source.categories == ("cabinet", "chair", "lamp", "table")
+    with pytest.raises(SceneError, match="room_b/scene.json"):
+        source.load("room_b")
+    with pytest.raises(SceneError, match="room_c/scene.json: categories must be a list"):
+        source.load("room_c")
+    with caplog.at_level(logging.WARNING):
+        out = build_msmu("rgbd", tmp_path / "out", root=root, skip_bad_scenes=True, test_fraction=0.0,
+                         progress=False, verbose=False)
+    rows = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "cache"))
+    assert len(rows) > 0 and set(rows["scene_id"]) == {"room_a"}
+    assert "skipping scene room_b" in caplog.text and "skipping scene room_c" in caplog.text
+
+
 def test_build_config_is_the_cli_and_round_trips_through_the_card(tmp_path):
     from dataset_builders.msmu.__main__ import parse_build_args
 

@@ -198,6 +198,16 @@ def _check_not_inverted(scene_id: str, frame: Frame, objects: list[SceneObject],
     logger.info("scene %s, frame %s: no depth pixel lies in any of the %d boxes", scene_id, frame.frame_id, len(objects))
 
 
+def _scene_meta(path: Path):
+    """The parsed `scene.json`, or `SceneError` naming it when it is not JSON or its
+    `categories` is not a list of names."""
+    meta = read_json(path)
+    names = meta.get("categories") if isinstance(meta, dict) else None
+    if names is not None and not (isinstance(names, list) and all(isinstance(c, str) for c in names)):
+        raise SceneError(f"{path}: categories must be a list of class names, got {names!r}")
+    return meta
+
+
 def _select(items: list, max_count: int | None) -> list:
     if max_count is None or len(items) <= max_count:
         return list(items)
@@ -269,11 +279,15 @@ class RGBDFolderSource:
             self._dirs = {self.root.name: self.root}
         else:
             self._dirs = {p.name: p for p in sorted(self.root.iterdir()) if (p / "scene.json").is_file()}
-        metas = [read_json(d / "scene.json") for d in self._dirs.values()]
-        for folder, meta in zip(self._dirs.values(), metas):
-            names = meta.get("categories") if isinstance(meta, dict) else None
-            if names is not None and not (isinstance(names, list) and all(isinstance(c, str) for c in names)):
-                raise SceneError(f"{folder / 'scene.json'}: categories must be a list of class names, got {names!r}")
+        # A scene.json that does not read fails that scene's `load` (so `skip_bad_scenes` skips it),
+        # not the whole source: it just adds nothing to the vocabulary.
+        metas = []
+        for folder in self._dirs.values():
+            try:
+                metas.append(_scene_meta(folder / "scene.json"))
+            except SceneError as err:
+                logger.warning("%s; its classes are left out of the existence vocabulary", err)
+                metas.append(None)
         named = [m.get("categories") for m in metas if isinstance(m, dict) and m.get("categories")]
         if named:
             self.categories = tuple(sorted({clean_category(c) for cs in named for c in cs} - {None}))
@@ -289,7 +303,7 @@ class RGBDFolderSource:
     def load(self, scene_id: str) -> Scene:
         folder = self._dirs[scene_id]
         path = folder / "scene.json"
-        meta = read_json(path)
+        meta = _scene_meta(path)
         try:
             scale = float(meta.get("depth_scale", DEPTH_UNITS_PER_METER))
             boxes = [Box3D(category=b["category"], center=b["center"], size=b["size"], yaw=b.get("yaw", 0.0),
