@@ -161,6 +161,22 @@ def test_a_12_degree_tilt_in_the_pose_keeps_above_below_right():
     assert cabinet and all("below" in r["question"] and r["answer_value"] == [0.8] for r in cabinet)
 
 
+def test_a_y_up_world_is_warned_about(caplog):
+    """A y-up world (ARKit, OpenGL, game engines) passes the per-frame checks (a level camera's down
+    axis is horizontal in it) but turns "below" into "in front": the scene gets a warning."""
+    frame, _, boxes = rendered_room()
+    with caplog.at_level(logging.WARNING):
+        scene_from_rgbd("room", [frame], boxes)
+    assert "y-up" not in caplog.text
+    to_y_up = np.array([[1.0, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]])  # (x, y, z) -> (x, z, -y)
+    frame.pose = to_y_up @ frame.pose
+    for box in boxes:
+        box.center = to_y_up[:3, :3] @ box.center
+    with caplog.at_level(logging.WARNING):
+        scene_from_rgbd("room", [frame], boxes)
+    assert "scene room: in no frame does the camera's down axis point down" in caplog.text and "y-up" in caplog.text
+
+
 def test_scene_without_questions_logs_why(tmp_path, caplog):
     frame, _, boxes = rendered_room()
     far = [Box3D("chair", np.array([30.0, 30.0, 0.5]), np.array([0.5, 0.5, 1.0]))]

@@ -55,6 +55,9 @@ from .scannet_labels import clean_category, color_name
 
 logger = logging.getLogger(__name__)
 MAX_BOX_TILT_DEG = 5.0  # a box whose vertical axis leans more is not gravity-aligned
+# A scan has some frame whose camera "down" is within 60 deg of gravity; when none has, the world is
+# most likely y-up (ARKit, OpenGL), which no single frame can prove (a top-down shot looks the same).
+MIN_DOWN_COMPONENT = 0.5
 
 
 @dataclass
@@ -137,6 +140,10 @@ def scene_from_rgbd(scene_id: str, frames, boxes: list[Box3D], box_margin: float
     checked = [validate_frame(scene_id, Frame(str(f.frame_id), f.image, f.depth, f.intrinsics, f.pose, {}), [])
                for f in frames]
     poses = {f.frame_id: f.pose for f in checked}
+    if checked and all(f.pose[2, 1] > -MIN_DOWN_COMPONENT for f in checked):
+        logger.warning("scene %s: in no frame does the camera's down axis point down (world z component below -%.1f): "
+                       "is the world y-up? The pose must be camera-to-world in a world with z up against gravity, "
+                       "or above/below answers are wrong", scene_id, MIN_DOWN_COMPONENT)
     objects, given_names = [], {}
     for index, box in enumerate(boxes):
         box = _checked_box(box, f"scene {scene_id}: box {index}")
