@@ -239,8 +239,9 @@ def test_count_question_picks_the_asked_object():
     questions = ["How many chairs are in the room?", "How many tables are there?"]
     result = compute_msmu_accuracy(predictions, ["3", "2"], ["count"] * 2, questions=questions)
     assert result["success_rate"] == 1.0
-    # without questions: the last number of the last sentence (documented policy)
-    assert compute_msmu_accuracy(predictions[:1], ["3"], ["count"])["success_rate"] == 0.0
+    # without questions: the first number stated (documented policy), flagged ambiguous
+    result = compute_msmu_accuracy(predictions[:1], ["2"], ["count"], return_per_item=True)
+    assert result["success_rate"] == 0.0 and result["items"][0]["ambiguous"] is True
 
 
 def test_asked_noun():

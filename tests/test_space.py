@@ -524,4 +524,4 @@ def test_scoring_passes_the_question_to_the_metric():
     answer = "There are 3 chairs and 2 tables."
     assert space.score_item(answer, "3", "count", "How many chairs are in the room?")[1] is True
     assert space.score_item(answer, "2", "count", "How many tables are there?")[1] is True
-    assert space.score_item(answer, "3", "count")[1] is False  # without it: the last number, 2
+    assert space.score_item(answer, "2", "count")[1] is False  # without it: the first number, 3

@@ -11,11 +11,13 @@ import evaluate
 
 # evaluate copies into its module cache only the sibling modules this file imports directly,
 # so every sibling that the scoring needs is imported here, even where only one name is used.
+from .answer_text import clean_answer
 from .categories import CATEGORY_ALIASES, MSMU_CATEGORIES
 from .number_words import words_to_digits
 from .parsing import RANGE_POLICIES, parse_answer
 from .qualitative import match_qualitative
 from .scoring import DEFAULT_THRESHOLDS, RULES, compute_msmu_accuracy
+from .selection import read_question
 from .units import UNIT_TO_METERS
 
 _CITATION = """\
@@ -33,6 +35,10 @@ positions, comparisons, existence) the way the SD-VLM paper does, without an LLM
 Quantitative answers are parsed into meters by a deterministic parser (units: {", ".join(UNIT_TO_METERS)};
 number words: "two and a half" -> {words_to_digits("two and a half")}), and succeed when
 delta = max(pred/gt, gt/pred) (the mean over elements for L x W x H answers) is below 1.25.
+Numbers that are no quantity are set aside first (indices and tags, pixels, percentages, list
+markers: "Region [0] is 2 m" reads as {clean_answer("region [0] is 2 m")[0]!r}), and with the question
+the asked dimension picks among several values ("How tall is it?" asks the
+{read_question("How tall is it?").dimension}).
 Qualitative answers (yes/no, which one, left/right, in front/behind, bigger/smaller) are normalised
 and matched against the reference. The MSMU-Bench score is the mean of the per-category success rates.
 

@@ -33,20 +33,25 @@ _JOIN = r"(?:[\s-]+(?:an?\s+(?=half|quarter))?|(?:(?<=hundred)|(?<=thousand)|(?<
 # "a dozen", "a hundred", "a half"; "half a meter", "three quarters of a meter".
 _LEAD = r"(?:\ban?\s+(?=(?:dozen|hundred|thousand|million|half|quarter)\b))?"
 _TAIL = r"(?:(?<=half)|(?<=quarter)|(?<=quarters))(?:\s+of)?\s+an?\b"
-_RUN_RE = re.compile(rf"{_LEAD}\b{_WORD}(?:{_JOIN}{_WORD})*\b(?:{_TAIL})?", re.IGNORECASE)
+# The lookahead on the first letters of number words (and "a"/"an") lets the engine skip ahead fast.
+_RUN_RE = re.compile(rf"(?=[zotfsenhdpqa]){_LEAD}\b{_WORD}(?:{_JOIN}{_WORD})*\b(?:{_TAIL})?", re.IGNORECASE)
 # "a meter", "an inch": the article is the number one when a length unit follows.
 _ARTICLE_UNIT_RE = re.compile(
-    r"\ban?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
+    r"(?=a)\ban?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
     r"inch|foot|feet|yard|mile)s?\b)",
     re.IGNORECASE,
 )
 _TOKEN_RE = re.compile(r"[a-z]+")
-# Cheap pre-check: most answers contain no number word at all and skip the converter.
-_ANY_RE = re.compile(
-    rf"\b(?:{_SMALL_ALT}|dozen|half|halves|quarter|hundred|thousand|million|"
-    r"an?\s+(?:meter|metre|centi|milli|kilo|inch|foot|feet|yard|mile))",
-    re.IGNORECASE,
+# Cheap pre-check on the answer's words: most answers hold no number word and skip the converter.
+_NUMBER_WORDS = frozenset(_SMALL) | {"dozen", "half", "halves", "quarter", "quarters", "hundred", "thousand", "million"}
+_ARTICLE_UNITS = frozenset(
+    """meter meters metre metres centimeter centimeters centimetre centimetres millimeter millimeters millimetre
+    millimetres kilometer kilometers kilometre kilometres inch inches foot feet yard yards mile miles""".split()
 )
+
+
+_SPACES_RE = re.compile(r"  +")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r" +([,.;:!?)])")
 
 
 def _run_value(run: str) -> float:
@@ -88,7 +93,25 @@ def _format(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
+# Number words that name things, not quantities: "the two regions", "these three chairs", "which
+# one", "one of the chairs", "half of the width". They stay words.
+_DETERMINERS = frozenset(
+    "the these those both all its their our your my his her which this that each every any another other no".split()
+)
+_PARTITIVE_RE = re.compile(r"\s+(?:of\s+(?:the|them|these|those|its|their|this|that|it|us)\b|another\b)")
+_PREVIOUS_WORD_RE = re.compile(r"([a-z]+)\W*$", re.IGNORECASE)
+
+
+def _names_things(match: re.Match) -> bool:
+    previous = _PREVIOUS_WORD_RE.search(match.string, max(0, match.start() - 16), match.start())
+    if previous and previous.group(1).lower() in _DETERMINERS:
+        return True
+    return _PARTITIVE_RE.match(match.string, match.end()) is not None
+
+
 def _replace_run(match: re.Match) -> str:
+    if _names_things(match):
+        return match.group(0)
     value = _run_value(match.group(0))
     # A degenerate run ("hundred " * 155) overflows to inf: leave such words as words.
     return _format(value) + " " if value < _MAX_WORD_VALUE else match.group(0)
@@ -109,17 +132,29 @@ def _and_a_half(match: re.Match) -> str:
     return f"{value} {unit}" if unit else value
 
 
-def words_to_digits(text: str) -> str:
-    """Rewrite English number words in `text` as digits; text without number words is returned as is."""
-    if not _ANY_RE.search(text):
+def answer_words(text: str) -> frozenset[str]:
+    """The lower-case words of a text: cheap membership tests tell which rewrites can apply at all."""
+    return frozenset(_TOKEN_RE.findall(text.lower()))
+
+
+def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
+    """Rewrite English number words in `text` as digits; text without number words is returned as is.
+
+    `words` (from `answer_words(text)`) spares computing them again.
+    """
+    if words is None:
+        words = answer_words(text)
+    if not (words & _NUMBER_WORDS or (("a" in words or "an" in words) and words & _ARTICLE_UNITS)):
         return text
     if "and a" in text or "and an" in text:
         text = _AND_A_HALF_RE.sub(_and_a_half, text)
-    text = _RUN_RE.sub(_replace_run, text)
-    text = _ARTICLE_UNIT_RE.sub("1 ", text)
-    # The substitution above appends a space to keep the number apart from what follows;
+    text, runs = _RUN_RE.subn(_replace_run, text)
+    text, articles = _ARTICLE_UNIT_RE.subn("1 ", text)
+    if not (runs or articles):
+        return text
+    # The substitutions above append a space to keep the number apart from what follows;
     # collapse the doubled spaces and the space it leaves before punctuation.
-    return re.sub(r" +([,.;:!?)])", r"\1", re.sub(r"  +", " ", text)).rstrip()
+    return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", _SPACES_RE.sub(" ", text)).rstrip()
 
 
-__all__ = ["words_to_digits"]
+__all__ = ["answer_words", "words_to_digits"]

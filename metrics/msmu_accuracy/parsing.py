@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .answer_text import clean_answer
 from .number_words import words_to_digits
+from .selection import choose, read_question, same_sentence
 from .units import SPELLING_TO_UNIT, UNIT_SYSTEM, UNIT_TO_METERS, unit_pattern
 
 RANGE_POLICIES = ("midpoint", "lower", "upper", "reject")
@@ -86,44 +87,39 @@ _UNIT_TAG_RE = re.compile(r"\\distance_unit\{([^{}]*)\}")
 # sign, number (atomic so "1,500" is one number but "0.8,0.63" two), optional unit; a number
 # glued to other letters ("3d", "2nd") is not a quantity, but "0.8x0.6", "1ftx2ft" and "1.5m" are.
 _QTY_RE = re.compile(
-    r"(?:(?<![\w.])|(?<=[a-z\d\"']x)|(?<=\dft)|(?<=\dm)|(?<=\dcm)|(?<=\dmm))(?P<sign>[-+]?)"
+    # The lookahead first: most positions hold no digit, and fail there before the lookbehinds.
+    r"(?=[-+.\d])(?:(?<![\w.])|(?<=[a-z\d\"']x)|(?<=\dft)|(?<=\dm)|(?<=\dcm)|(?<=\dmm))(?P<sign>[-+]?)"
     # atomic: thousands separators, a decimal comma ("1,5": right side not 3 digits, not a list
     # item), decimals and an exponent are all or nothing, so "1.2e3" never backtracks to "1".
     r"(?P<num>(?>(?:\d{1,3}(?:,\d{3})+(?!\d)|(?<!\d,)\d+,(?!\d{3}(?!\d))\d+(?![.,]\d)|\d+)(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?)"
     rf"(?:(?:\s*|-)(?P<unit>(?:{unit_pattern()})(?![a-wyz]|x[a-z])))?"
     r"(?![a-wyz]|x[a-z])"
 )
-# A number followed by a unit that is not a length ("5 minutes", "5 mph", "3 km/h") is no length.
-_NON_LENGTH_RE = re.compile(
-    r"(?:\s*|-)(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|yrs?|mph|kph|kmh"
-    r"|kilograms?|kgs?|grams?|lbs?|pounds?|degrees?|percent|%|liters?|litres?|°)(?![a-z])"
-)
 # A quantity right after these words is a tolerance or a value the answer rejects.
 _SET_ASIDE_RE = re.compile(
     r"(?:\bnot|\bnever|rather\s+than|instead\s+of|give\s+or\s+take|plus\s+or\s+minus|\+/-|\+-)\s*(?:about\s+|around\s+)?$"
 )
-_SET_ASIDE_ANY_RE = re.compile(r"\bnot\b|\bnever\b|\bthan\b|instead|give\s+or\s+take|plus\s+or\s+minus|\+/?-")
+# Words of those phrases: a cheap test whether any value can be set aside at all.
+_SET_ASIDE_WORDS = frozenset({"not", "never", "than", "instead", "give", "plus"})
 # Dimension names: a text naming two or more of them lists those dimensions (L x W x H).
 _DIMENSION_RE = re.compile(r"\b(length|width|height|depth)\b")
 _ABBREVIATED = frozenset({"ft", "in", "yd", "mi"})
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
 _RANGE_SEPS = frozenset({"-", "to", "~", "or"})
-_MARKER_RE = re.compile(
-    r"(?:final\s+)?answer(?:\s+is|\s+would\s+be|\s*:)|\btherefore\b|\bthus\b|\bhence\b"
-    r"|\bin\s+(?:total|summary|conclusion)\b|\bso\s+(?:it|the|that|this|its)\b"
-)
-_SENTENCE_END_RE = re.compile(r"[.!?;](?=\s|$)|\n")
+_WORD_RE = re.compile(r"[a-z]+")
 # Implicit smaller unit after a bare number: "5 feet 3" (inches), "one meter twenty" (cm).
 _IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
 
 
-def _normalise(text: str) -> str:
+def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
+    """Lower-cased answer with number words as digits and no index, tag or non-length number (`answer_text`)."""
     text = text.translate(_TRANSLATE).lower().replace("''", '"')
     if "\\scalar{" in text:
         # Q-Spatial's format is an explicit answer: mark it as one.
         text = _SCALAR_RE.sub(r" answer: \1 ", text)
         text = _UNIT_TAG_RE.sub(r" \1 ", text)
-    return words_to_digits(text)
+    words = frozenset(_WORD_RE.findall(text))  # the text is lower case already: `answer_words` without lower()
+    return (*clean_answer(words_to_digits(text, words), words), words)
 
 
 def _compound(prev_unit: str | None, unit: str | None, value: float, gap: str) -> str | None:
@@ -140,7 +136,7 @@ def _compound(prev_unit: str | None, unit: str | None, value: float, gap: str) -
     return unit if 1.0 < ratio and 0 <= value < ratio else None
 
 
-def _tokenize(text: str) -> list[list]:
+def _tokenize(text: str, words: frozenset[str]) -> list[list]:
     """Groups of quantities: [start, end, elements, has_unit, set_aside]; element = list of [value, unit, explicit] (a range).
 
     set_aside: the group follows "not", "plus or minus", ... (a rejected value or a tolerance).
@@ -150,15 +146,11 @@ def _tokenize(text: str) -> list[list]:
     prev_unit = None  # explicit unit of the previous quantity, for compounds
     prev_text = None
     barrier = False  # a skipped non-length quantity separates groups
-    check_aside = _SET_ASIDE_ANY_RE.search(text) is not None
+    check_aside = bool(words & _SET_ASIDE_WORDS) or "+/" in text or "+-" in text
     for match in _QTY_RE.finditer(text):
         sign, number, unit_text = match.group("sign", "num", "unit")
         start, end = match.span()
-        if unit_text is None:
-            if _NON_LENGTH_RE.match(text, end):
-                barrier, prev_unit = True, None
-                continue
-        elif text.startswith("/", end):  # "3 km/h"
+        if unit_text is not None and text.startswith("/", end):  # "3 km/h"
             barrier, prev_unit = True, None
             continue
         if "," in number:
@@ -215,45 +207,30 @@ def _tokenize(text: str) -> list[list]:
     return groups
 
 
-def _select(text: str, groups: list[list], kind: str, expect_len: int | None) -> tuple[list[list], str]:
-    """The groups that make the answer (usually one; several when a list was written as clauses), and why."""
-    if len(groups) == 1:
-        return groups, "only value"  # the common case: nothing to choose
-    kept = [g for g in groups if not g[4]]
-    if kept and len(kept) < len(groups):
-        groups = kept  # a value after "not" / "plus or minus" is not the answer
-        if len(groups) == 1:
-            return groups, "only value not set aside"
-    if expect_len is None and kind == "length":
+def _select(text: str, groups: list[list], kind: str, expect_len: int | None, hints, steps_at: int, non_length):
+    """The groups that make the answer (usually one; several when a list was written as clauses), why,
+    ambiguous; None when no group is a value."""
+    ordered, why, ambiguous = choose(text, groups, kind, hints, steps_at, non_length)
+    if not ordered:
+        return None
+    chosen = ordered[0]
+    if expect_len is None and kind == "length" and len(groups) > 1:
         # "0.8 m in length, 0.63 m in width and 0.55 m in height": the named dimensions, in order.
         named = len(set(_DIMENSION_RE.findall(text)))
         if named >= 2:
             expect_len = named
-    marker_end = -1
-    for marker in _MARKER_RE.finditer(text):
-        marker_end = marker.end()
-    candidates = [g for g in groups if g[0] >= marker_end] if marker_end >= 0 else []
-    from_marker = bool(candidates)
-    if not from_marker:
-        ends = [m.start() for m in _SENTENCE_END_RE.finditer(text)]
-        sentence = bisect_right(ends, groups[-1][0] - 1)
-        candidates = [g for g in groups if bisect_right(ends, g[0] - 1) == sentence]
-    ordered = candidates if from_marker else candidates[::-1]
-    why = "after the answer marker" if from_marker else "last sentence with a value"
-    chosen = ordered[0]
-    if kind == "length":
-        chosen = next((g for g in ordered if g[3]), chosen)
     if expect_len is None or len(chosen[2]) == expect_len:
-        return [chosen], why
+        return [chosen], why, ambiguous
     # A list written as clauses ("length 0.8 m, width 0.6 m, height 0.5 m"): a group of the
-    # expected length in the same region, else that many single values in order.
+    # expected length among the candidates, else that many single values of one sentence in order.
     same_length = [g for g in ordered if len(g[2]) == expect_len]
     if same_length:
-        return [same_length[0]], why
-    singles = [g for g in candidates if len(g[2]) == 1]
+        return [same_length[0]], why, ambiguous
+    in_order = sorted(ordered, key=lambda g: g[0])
+    singles = [g for g in same_sentence(text, in_order[in_order.index(chosen) :]) if len(g[2]) == 1]
     if len(singles) >= expect_len:
-        return (singles[:expect_len] if from_marker else singles[-expect_len:]), why + ", list written as clauses"
-    return [chosen], why
+        return singles[:expect_len], why + ", list written as clauses", False
+    return [chosen], why, ambiguous
 
 
 # A count of nothing: "none", "there are no chairs", "not any" (but not "no idea").
@@ -282,34 +259,39 @@ def make_parser(
         if default is None:
             raise ValueError(f"unknown default_unit {default_unit!r}; expected one of {sorted(SPELLING_TO_UNIT)}")
 
-    def parse(text: str | None, expect_len: int | None = None, noun: str | None = None) -> ParsedAnswer | None:
+    def parse(
+        text: str | None, expect_len: int | None = None, noun: str | None = None, question: str | None = None
+    ) -> ParsedAnswer | None:
         if text is None:
             return None
         if not isinstance(text, str):
             raise TypeError(f"answer must be a string, got {type(text).__name__}")
-        normalised = _normalise(text)
-        groups = _tokenize(normalised)
+        normalised, steps_at, non_length, words = _normalise(text)
+        groups = _tokenize(normalised, words)
         if not groups:
             if kind == "count" and _NONE_RE.search(normalised):
-                return ParsedAnswer(values=[0.0], unitless=True, text="0")  # "none", "no chairs"
+                return ParsedAnswer(values=[0.0], unitless=True, text="0", reason="says none")  # "no chairs"
             return None
+        if len(groups) == 1 and groups[0][3]:
+            # The common case: one quantity with a unit, nothing to choose.
+            group = groups[0]
+            return _finish(group[2], normalised[group[0] : group[1]], default, range_policy, kind, "only value", False)
+        attached = None
         if noun and kind == "count" and len(groups) > 1:
             follows = _noun_pattern(noun)
             attached = [g for g in groups if not g[4] and len(g[2]) == 1 and follows.match(normalised, g[1])]
-            if attached:
-                groups = attached[:1]  # "3 chairs and 2 tables" asked about chairs: 3
-        selected, why = _select(normalised, groups, kind, expect_len)
-        if noun and len(groups) == 1 and why == "only value" and kind == "count":
-            why = "number followed by the asked noun"
-        elements = [element for group in selected for element in group[2]]
-        parsed = _finish(elements, normalised[selected[0][0] : selected[-1][1]], default, range_policy, kind)
-        if parsed is None:
-            return None
-        # Several differing values and only a weak rule to choose between them: a judge may help.
-        others = {tuple(q[0] for e in g[2] for q in e) for g in groups if g not in selected and not g[4]}
-        chosen = tuple(q[0] for e in elements for q in e)
-        weak = why.startswith("last sentence") and bool(others - {chosen})
-        return replace(parsed, reason=why, ambiguous=weak or (parsed.unitless and kind == "length"))
+        if attached:
+            # "3 chairs and 2 tables" asked about chairs: 3
+            selected, why, ambiguous = attached[:1], "number followed by the asked noun", False
+        else:
+            hints = read_question(question)
+            chosen = _select(normalised, groups, kind, expect_len, hints, steps_at, non_length)
+            if chosen is None:
+                return None  # only bare numbers that name things, not lengths
+            selected, why, ambiguous = chosen
+        elements = selected[0][2] if len(selected) == 1 else [element for group in selected for element in group[2]]
+        span = normalised[selected[0][0] : selected[-1][1]]
+        return _finish(elements, span, default, range_policy, kind, why, ambiguous)
 
     return parse
 
@@ -321,6 +303,7 @@ def parse_answer(
     kind: str = "length",
     expect_len: int | None = None,
     noun: str | None = None,
+    question: str | None = None,
 ) -> ParsedAnswer | None:
     """Parse a free-text answer into meters (kind="length") or plain numbers (kind="count").
 
@@ -336,6 +319,9 @@ def parse_answer(
             sentence gives those dimensions as a list.
         noun: for kind="count", the object asked about ("chair"): the first number followed
             (within two words) by it wins ("3 chairs and 2 tables" -> 3).
+        question: the question, when known: its asked dimension picks among several values
+            ("How tall ...?" against "Width: 0.9 m, Height: 1.8 m") and values it states itself
+            are not taken for the answer (`selection.py`).
 
     Returns:
         ParsedAnswer or None.
@@ -343,11 +329,13 @@ def parse_answer(
     Raises:
         ValueError: an unknown option; TypeError: `text` is neither str nor None.
     """
-    return make_parser(default_unit, range_policy, kind)(text, expect_len, noun)
+    return make_parser(default_unit, range_policy, kind)(text, expect_len, noun, question)
 
 
-def _finish(elements: list, span: str, default: str | None, range_policy: str, kind: str) -> ParsedAnswer | None:
-    quantities = [q for element in elements for q in element]
+def _finish(
+    elements: list, span: str, default: str | None, range_policy: str, kind: str, why: str, ambiguous: bool
+) -> ParsedAnswer | None:
+    quantities = elements[0] if len(elements) == 1 else [q for element in elements for q in element]
     unitless = False
     if kind == "length":
         # A unit written once covers its group's bare numbers: the nearest one to the right
@@ -374,8 +362,9 @@ def _finish(elements: list, span: str, default: str | None, range_policy: str, k
         unitless = not any(q[2] for q in quantities)
     is_range = False
     values = []
+    length = kind == "length"
     for element in elements:
-        numbers = [q[0] * UNIT_TO_METERS[q[1]] if kind == "length" else q[0] for q in element]
+        numbers = [q[0] * UNIT_TO_METERS[q[1]] for q in element] if length else [q[0] for q in element]
         if len(numbers) > 1:
             is_range = True
             if range_policy == "reject":
@@ -383,9 +372,10 @@ def _finish(elements: list, span: str, default: str | None, range_policy: str, k
             low, high = min(numbers), max(numbers)
             numbers = [{"midpoint": (low + high) / 2, "lower": low, "upper": high}[range_policy]]
         values.append(round(numbers[0], 12))
-    if not all(math.isfinite(v) for v in values):
+    if not all(map(math.isfinite, values)):
         return None  # "1e308 km" overflows once converted to meters
-    return ParsedAnswer(values=values, is_range=is_range, unitless=unitless, text=span)
+    ambiguous = ambiguous or (unitless and length)  # a value without a unit is a guess at the unit
+    return ParsedAnswer(values, is_range, unitless, span, why, ambiguous)
 
 
 __all__ = ["KINDS", "RANGE_POLICIES", "ParsedAnswer", "make_parser", "parse_answer"]

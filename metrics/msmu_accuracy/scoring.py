@@ -84,8 +84,12 @@ def element_delta(predicted: float, reference: float) -> float:
 
 def _relative_error(predicted: Sequence[float], reference: Sequence[float]) -> float | None:
     """Mean |p - g| / |g| over elements with g != 0 (None when every reference element is 0)."""
-    errors = [abs(p - g) / abs(g) for p, g in zip(predicted, reference) if g != 0]
-    mean = sum(errors) / len(errors) if errors else None
+    if len(reference) == 1:
+        g = reference[0]
+        mean = abs(predicted[0] - g) / abs(g) if g != 0 else None
+    else:
+        errors = [abs(p - g) / abs(g) for p, g in zip(predicted, reference) if g != 0]
+        mean = sum(errors) / len(errors) if errors else None
     # Values at the edge of the float range can overflow; such an item has no relative error to average.
     return mean if mean is None or math.isfinite(mean) else None
 
@@ -163,15 +167,18 @@ def _span_fields(item: dict, pred: ParsedAnswer | None) -> None:
 
 
 def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge, noun, question) -> dict:
-    pred = parse(prediction, len(ref.values), noun) if prediction else None
-    item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None, "_kind": kind}
-    item["ref_m"] = ref.values if len(ref.values) > 1 else ref.values[0]
+    expected = len(ref.values)
+    pred = parse(prediction, expected, noun, question) if prediction else None
+    item = {
+        "category": category, "success": False, "pred_m": None, "ref_m": ref.values if expected > 1 else ref.values[0],
+        "delta": None, "_kind": kind,
+    }  # fmt: skip
     _span_fields(item, pred)
     if judge is not None and prediction and (pred is None or pred.ambiguous):
         # The judge's reply is data: it goes through the same parser, nothing is executed.
         item["_asked"] = True
         reply = judge(prediction, category, question)
-        judged = parse(reply, len(ref.values)) if isinstance(reply, str) and reply else None
+        judged = parse(reply, expected, noun, question) if isinstance(reply, str) and reply else None
         if judged is not None:
             pred = judged
             item["judged"] = True
@@ -180,35 +187,41 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
     if pred is None:
         item["reason"] = "unparseable prediction"
         return item
-    item["pred_m"] = pred.values if len(pred.values) > 1 else pred.values[0]
+    values = pred.values
+    item["pred_m"] = values if len(values) > 1 else values[0]
     item["_pred"] = pred
-    if len(pred.values) != len(ref.values):
-        item["reason"] = f"length mismatch: {len(pred.values)} value(s) for {len(ref.values)} in the reference"
+    if len(values) != expected:
+        item["reason"] = f"length mismatch: {len(values)} value(s) for {expected} in the reference"
         return item
-    deltas = [element_delta(p, g) for p, g in zip(pred.values, ref.values)]
-    delta = sum(deltas) / len(deltas)
-    item["delta"] = delta if math.isfinite(delta) else None
+    if expected == 1:
+        delta = element_delta(values[0], ref.values[0])
+    else:
+        delta = sum(element_delta(p, g) for p, g in zip(values, ref.values)) / expected
+    finite = math.isfinite(delta)
+    item["delta"] = delta if finite else None
     item["_delta"] = delta
-    item["_rel"] = rel = _relative_error(pred.values, ref.values)
+    item["_rel"] = rel = _relative_error(values, ref.values)
     # MRA: the share of thresholds theta in 0.50..0.95 with relative error < 1 - theta.
     # An all-zero reference has no relative error: an exact match scores 1, anything else 0.
     if rel is None:
-        item["_mra"] = 1.0 if pred.values == ref.values else 0.0
+        item["_mra"] = 1.0 if values == ref.values else 0.0
     else:
         item["_mra"] = bisect_left(MRA_THRESHOLDS, 1.0 - rel) / len(MRA_THRESHOLDS)
     if kind == "count":
-        item["exact_match"] = pred.values == ref.values and all(v == int(v) for v in pred.values)
+        item["exact_match"] = values == ref.values and all(v == int(v) for v in values)
     if category == "position" and rule.position_tolerance is not None:
         # The authors score positions by the mean absolute difference in meters, not by a ratio.
-        difference = sum(abs(p - g) for p, g in zip(pred.values, ref.values)) / len(ref.values)
-        item["success"] = difference <= rule.position_tolerance + 1e-9  # 1e-9: decimal inputs like 1.1 - 1.0
-        failure = f"fails rule {rule.name}: mean |p - g| {difference:.3f} m > {rule.position_tolerance} m"
+        difference = sum(abs(p - g) for p, g in zip(values, ref.values)) / expected
+        success = difference <= rule.position_tolerance + 1e-9  # 1e-9: decimal inputs like 1.1 - 1.0
+        if not success:
+            item["reason"] = f"fails rule {rule.name}: mean |p - g| {difference:.3f} m > {rule.position_tolerance} m"
     else:
-        item["success"] = bool(rule.success(pred.values, ref.values, delta, threshold))
-        failure = f"fails rule {rule.name}: delta {delta:.3f}"
-        if not math.isfinite(delta):
-            failure = "sign or zero mismatch with the reference"
-    item["reason"] = "ok" if item["success"] else failure
+        success = bool(rule.success(values, ref.values, delta, threshold))
+        if not success:
+            item["reason"] = f"fails rule {rule.name}: delta {delta:.3f}" if finite else "sign or zero mismatch with the reference"
+    item["success"] = success
+    if success:
+        item["reason"] = "ok"
     return item
 
 

@@ -1,0 +1,133 @@
+"""Answer text -> the text the tokenizer reads: what in a real model answer is a number but no quantity.
+
+Real chat-model answers carry numbers that are not the value asked for. They are blanked here,
+before tokenizing, each kind by one pattern (see the metric card, "Parser"):
+
+* indices and tags: `Region [0]`, `[10]`, `[...]`, `<region1>`, `object 2`, `shape[0]`, `(1)`, the
+  echo of an index on the answer's first line (`**0**`) and index tails cut from a tag (`1]?`);
+* numbers with a unit that is no length: "360 pixels", "3-4 times", "9 o'clock", "60%",
+  "25 square meters", "2 m^2", "5 minutes", "30 degrees";
+* list markers at a line start ("1.", "2)") and "Step 3"; multiple-choice option lines ("A) 20 inches");
+  URLs; pixel coordinates "(1000, 360)" and ratios "432 / 720";
+* digit fractions become decimals ("3/4 of a meter" -> "0.75 meter", "1 1/2 feet" -> "1.5 feet"),
+  and `\\boxed{x}` becomes an explicit answer ("answer: x").
+
+Each blank is " | ": no separator of a list or range, so values on either side stay apart.
+
+>>> clean_answer("region [0] is 1.5 m from region [1].")[0]
+' |  is 1.5 m from  | .'
+>>> clean_answer("about 360 pixels, i.e. 3-4 times its width; 1 1/2 feet tall")[0]
+'about  | , i.e.  | its width; 1.5 feet tall'
+"""
+
+from __future__ import annotations
+
+import re
+
+from .number_words import answer_words
+
+_BLANK = " | "
+# Bracketed or tagged indices; an integer with a closing bracket is the tail of a cut tag ("1]?").
+_BRACKET_TAG_RE = re.compile(
+    r"(?=[\[\d<(])(?:\[\s*(?:\d+|\.\.\.|…)\s*\]|\[\s*\d+(?![\d.,])|(?<![\w.])\d+\s*\](?!\()|<\s*[a-z_]*\s*\d+\s*>|\(\s*\d+\s*\))"
+)
+_TAG_WORDS = frozenset(
+    "region object obj shape box bbox item image img figure fig frame step option choice instance no".split()
+)
+_WORD_TAG_RE = re.compile(
+    rf"(?=[robsifcn])\b(?:{'|'.join(sorted(_TAG_WORDS - {'no'}, key=len, reverse=True))}|no\.)"
+    r"\s*[#\[(]?\s*\d+(?![\d.,]\d)\b\]?(?!\s*(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?|yards?)\b)"
+)
+# "**0**" alone on the first line, before the answer proper: the echo of a region index.
+_ECHO_RE = re.compile(r"\A[\s*#]*\d+[\s*\]?.]*\n(?=\s*\S)")
+_LIST_MARKER_RE = re.compile(r"(?m)^[ \t]*(?:[-*•][ \t]*)?\d+[.)](?=[ \t]+\S)")
+_NUMBER = r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
+# A number (or a range of numbers) followed by a unit that is no length.
+_NON_LENGTH_RE = re.compile(
+    rf"(?=[-+.\d])(?<![\w.]){_NUMBER}(?:\s*(?:-|to|or|~)\s*{_NUMBER})?\s*(?:-\s*)?"
+    r"(?:%|percent\b|per\s*cent\b|pixels?\b|px\b|times\b|o'?clock\b|degrees?\b|°|deg\b"
+    r"|(?:square|sq\.?|cubic|cu\.?)\s*[a-z]+|(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?)\s*(?:\^\s*[23]|[²³])"
+    r"|seconds?\b|secs?\b|minutes?\b|mins?\b|hours?\b|hrs?\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b"
+    r"|mph\b|kph\b|kmh\b|kilograms?\b|kgs?\b|grams?\b|lbs?\b|pounds?\b|liters?\b|litres?\b|fps\b|frames?\b)"
+)
+# Words (and symbols) every non-length unit above contains: a cheap test before the regex.
+_NON_LENGTH_WORDS = frozenset(
+    """percent per pixel pixels px times clock oclock degree degrees deg square sq cubic cu second seconds sec secs
+    minute minutes min mins hour hours hr hrs day days week weeks month months year years yr yrs mph kph kmh gram
+    grams kilogram kilograms kg kgs lb lbs pound pounds liter liters litre litres fps frame frames""".split()
+)
+_NON_LENGTH_SYMBOLS = ("%", "°", "^", "²", "³")
+_MIXED_FRACTION_RE = re.compile(r"(?=\d)(?<![\w./])(\d+)\s+(\d{1,2})/(\d{1,2})(?![\w/])")
+_FRACTION_RE = re.compile(r"(?=\d)(?<![\w./])(\d{1,3})/(\d{1,2})(?![\w/]|\.\d)")
+# "0.75 of a meter" -> "0.75 meter" (after a fraction or "three quarters" became a decimal).
+_OF_A_UNIT_RE = re.compile(
+    r"(\d)\s+of\s+an?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|inch|foot|feet|yard|mile)s?\b)"
+)
+_BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
+_URL_RE = re.compile(r"\b(?:https?://|www\.)\S+")
+# Multiple-choice options ("A) 20 inches", "**B.** 24 inches") at line starts are choices offered, not the answer.
+_OPTION_LINE_RE = re.compile(r"(?m)^[ \t*•-]*\(?[a-e][.)](?:\*\*)?[ \t]+[^\n]*$")
+# Pixel coordinates "(1000, 360)" and ratios "432 / 720".
+_COORDINATES_RE = re.compile(r"\(\s*\d+\s*,\s*\d+\s*(?:,\s*\d+\s*)?\)")
+_RATIO_RE = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?(?![\w.])")
+_LEADING_NUMBER_RE = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+
+
+def _mixed(match: re.Match) -> str:
+    whole, top, bottom = (int(g) for g in match.groups())
+    return f"{whole + top / bottom:g}" if 0 < top < bottom else match.group(0)
+
+
+def _fraction(match: re.Match) -> str:
+    top, bottom = int(match.group(1)), int(match.group(2))
+    return f"{top / bottom:g}" if 1 < bottom <= 64 and top < 1000 else match.group(0)
+
+
+def _leading_numbers(quantities: list[str]) -> frozenset[float]:
+    numbers = (_LEADING_NUMBER_RE.match(quantity) for quantity in quantities)
+    return frozenset(float(number.group(0).replace(",", "")) for number in numbers if number)
+
+
+def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, int, frozenset[float]]:
+    """Blank indices, tags, list markers and non-length quantities of a lower-cased answer; fractions to decimals.
+
+    Returns the cleaned text; where its first list marker was (-1 without one: an answer that
+    opens with numbered steps ends in its result); and the numbers blanked as non-length
+    quantities (a bare "600" after "600 pixels" is that pixel count again). `words` (from
+    `number_words.answer_words`) are the answer's words, to skip the patterns that cannot apply.
+    """
+    if words is None:
+        words = answer_words(text)
+    if "\\boxed{" in text:
+        text = _BOXED_RE.sub(r" answer: \1 ", text)
+    if "://" in text or "www." in text:
+        text = _URL_RE.sub(_BLANK, text)
+    if words & _TAG_WORDS:
+        text = _WORD_TAG_RE.sub(_BLANK, text)
+    if "[" in text or "]" in text or "<" in text or "(" in text:
+        text = _BRACKET_TAG_RE.sub(_BLANK, text)
+    steps_at = -1
+    if "\n" in text:
+        text = _ECHO_RE.sub("", text, count=1)
+        if len(_OPTION_LINE_RE.findall(text)) >= 2:
+            text = _OPTION_LINE_RE.sub(_BLANK, text)
+        marker = _LIST_MARKER_RE.search(text)
+        if marker:
+            steps_at = marker.start()
+            text = _LIST_MARKER_RE.sub(_BLANK, text)
+    if "(" in text:
+        text = _COORDINATES_RE.sub(_BLANK, text)
+    blanked: list[str] = []
+    if words & _NON_LENGTH_WORDS or any(symbol in text for symbol in _NON_LENGTH_SYMBOLS):
+        text = _NON_LENGTH_RE.sub(lambda match: blanked.append(match.group(0)) or _BLANK, text)
+    non_length = _leading_numbers(blanked) if blanked else frozenset()
+    if "/" in text:
+        text = _MIXED_FRACTION_RE.sub(_mixed, text)
+        text = _FRACTION_RE.sub(_fraction, text)
+        text = _RATIO_RE.sub(_BLANK, text)
+    if " of a" in text:
+        text = _OF_A_UNIT_RE.sub(r"\1 ", text)
+    return text, steps_at, non_length
+
+
+__all__ = ["clean_answer"]

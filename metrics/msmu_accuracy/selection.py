@@ -1,0 +1,182 @@
+"""Several candidate values in one answer: which one is the stated answer, why, and whether that is sure.
+
+A candidate is a group of the tokenizer: [start, end, elements, has_unit, set_aside] over the
+cleaned answer. Filters run in order; each keeps its candidates only when some remain, and the
+last filter that narrowed the choice is the reason reported:
+
+0. for lengths, bare numbers that name no length are dropped: counts of things ("2 regions"),
+   a non-length quantity repeated without its unit ("600" after "600 pixels"), a number cut off
+   at the end of a long truncated answer;
+1. values after "not" / "plus or minus" are set aside; for lengths, numbers with a unit win over
+   bare numbers (a bare "17.3" after "17.3 inches" is the same value cut off); values the question
+   itself states ("The bed is 0.81 m; how tall is the table?") are the given, not the answer;
+   for counts, numbers after "the" ("the 2 regions") or before "of" ("one of them") name no count;
+2. the candidates after the last answer marker ("answer:", `\\boxed{}`, "therefore", "so the"),
+   else the value right before a closing total ("... so 3 objects in total");
+3. the candidates whose clause names the asked dimension ("How tall ...?": "Height: 1.8 m", not
+   "Width: 0.9 m");
+4. the candidates in bold (`**1.5 m**`), then those outside parentheses ("6 ft (1.83 m)");
+5. position: the first statement of a value (the answer comes before the reasoning that explains
+   it), or the last when the answer opens with numbered steps (a chain of thought ends in it).
+
+The choice is `ambiguous` when candidates with different values were left to the positional rule.
+
+>>> hints = read_question("How tall is the cabinet?")
+>>> hints.dimension
+'height'
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+_MARKER_RE = re.compile(
+    r"(?=[fatihs])(?:(?:final\s+)?answer(?:\s+is|\s+would\s+be|\s*:)|\btherefore\b|\bthus\b|\bhence\b"
+    r"|\bin\s+(?:total|summary|conclusion)\b|\bso\s+(?:it|the|that|this|its|they)\b)"
+)
+_TOTAL_RE = re.compile(r"(?=[ia])\b(?:in\s+total|in\s+all|altogether)\b")
+_TOTAL_GAP = 24
+_BOLD_RE = re.compile(r"\*\*(?=[^*\s])[^*\n]+?\*\*")
+_PAREN_RE = re.compile(r"\([^()\n]*\)")
+_CLAUSE_END_RE = re.compile(r"[.!?;,:\n|]")
+_WORD_RE = re.compile(r"[a-z]+")
+# The dimension a question asks about, by its words; distance first ("vertical distance" is a distance).
+_DIMENSION_WORDS = {
+    "distance": frozenset({"distance", "far", "apart", "away", "gap", "close", "closer", "from"}),
+    "height": frozenset({"height", "tall", "high", "vertical", "vertically", "vericall"}),
+    "width": frozenset({"width", "wide", "horizontal", "horizontally", "across", "breadth"}),
+    "length": frozenset({"length", "long"}),
+    "depth": frozenset({"depth", "deep", "thick", "thickness"}),
+}
+_QUESTION_NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+# A bare number followed by a plural noun counts things ("2 regions", "3 chairs").
+_PLURAL_RE = re.compile(r"\s+([a-z]{3,}s)\b")
+_NOT_PLURAL = frozenset("is was has does its this thus less across always perhaps seems appears looks measures".split())
+_TRUNCATED_CHARS = 200
+_CONTEXT_CHARS = 48
+
+
+@dataclass(frozen=True)
+class QuestionHints:
+    """What a question tells the parser: the asked dimension and the numbers it states itself."""
+
+    dimension: str | None
+    values: frozenset[float]
+
+
+@lru_cache(maxsize=4096)
+def read_question(question: str | None) -> QuestionHints:
+    """The dimension asked ("distance", "height", "width", "length", "depth" or None) and the question's own numbers."""
+    if not question:
+        return QuestionHints(None, frozenset())
+    lowered = question.lower()
+    words = set(_WORD_RE.findall(lowered))
+    dimension = next((name for name, names in _DIMENSION_WORDS.items() if words & names), None)
+    if dimension == "distance" and not words & {"distance", "far", "apart", "away", "gap", "close"}:
+        dimension = None  # "from" alone does not ask for a distance
+    values = frozenset(float(n) for n in _QUESTION_NUMBER_RE.findall(lowered))
+    return QuestionHints(dimension, values)
+
+
+def _numbers(group: list) -> tuple:
+    return tuple(q[0] for element in group[2] for q in element)
+
+
+def _context_words(text: str, group: list) -> set[str]:
+    """Words of the clause around a group: back to the previous clause end, on to the next one."""
+    start, end = group[0], group[1]
+    window = text[max(0, start - _CONTEXT_CHARS) : start]
+    cut = max((m.end() for m in _CLAUSE_END_RE.finditer(window)), default=0)
+    after = text[end : end + _CONTEXT_CHARS]
+    stop = _CLAUSE_END_RE.search(after)
+    return set(_WORD_RE.findall(window[cut:] + " " + (after[: stop.start()] if stop else after)))
+
+
+def _inside(spans: list[tuple[int, int]], group: list) -> bool:
+    return any(a <= group[0] and group[1] <= b for a, b in spans)
+
+
+def _narrow(candidates: list, keep) -> list:
+    kept = [g for g in candidates if keep(g)]
+    return kept if kept else candidates
+
+
+def _names_no_length(text: str, group: list, non_length: frozenset[float]) -> bool:
+    """A bare number that is no length: a count of things ("2 regions"), a non-length quantity
+    stated again without its unit ("600" after "600 pixels"), or a number cut off at the end of a
+    long, truncated answer ("... which is 12")."""
+    if group[3]:
+        return False
+    if set(_numbers(group)) <= non_length:
+        return True
+    following = _PLURAL_RE.match(text, group[1])
+    if following and following.group(1) not in _NOT_PLURAL:
+        return True
+    return group[1] >= len(text.rstrip()) and len(text) > _TRUNCATED_CHARS
+
+
+def choose(
+    text: str, groups: list, kind: str, hints: QuestionHints, steps_at: int, non_length: frozenset[float] = frozenset()
+) -> tuple[list, str, bool]:
+    """The candidate groups in preference order, why the first one leads, and whether that is ambiguous."""
+    if kind == "length":
+        groups = [g for g in groups if not _names_no_length(text, g, non_length)]
+        if not groups:
+            return [], "no value", False
+    if len(groups) == 1:
+        return groups, "only value", False
+    why = "first statement of a value"
+    candidates = _narrow(groups, lambda g: not g[4])
+    if kind == "length":
+        candidates = _narrow(candidates, lambda g: g[3])
+    else:
+        candidates = _narrow(
+            candidates, lambda g: not text.endswith("the ", 0, g[0]) and not text.startswith(" of ", g[1])
+        )
+    if hints.values and len(candidates) > 1:
+        candidates = _narrow(candidates, lambda g: not set(_numbers(g)) <= hints.values)
+    if len({_numbers(g) for g in candidates}) == 1:
+        return candidates, ("only value" if len(candidates) == 1 else "one value, stated more than once"), False
+    marker_end = max((m.end() for m in _MARKER_RE.finditer(text)), default=-1)
+    if marker_end >= 0 and any(g[0] >= marker_end for g in candidates):
+        candidates, why = [g for g in candidates if g[0] >= marker_end], "after the answer marker"
+    elif "total" in text or " all" in text or "altogether" in text:
+        # "... so 3 objects in total": the value right before a closing total.
+        totals = [m.start() for m in _TOTAL_RE.finditer(text)]
+        before = [g for g in candidates if any(0 <= t - g[1] <= _TOTAL_GAP for t in totals)]
+        if before:
+            candidates, why = before[-1:], "followed by a total"
+    if hints.dimension and kind == "length" and len(candidates) > 1:
+        asked = _DIMENSION_WORDS[hints.dimension]
+        others = frozenset().union(*(w for name, w in _DIMENSION_WORDS.items() if name != hints.dimension))
+        contexts = [_context_words(text, g) for g in candidates]
+        naming = [g for g, words in zip(candidates, contexts) if words & asked]
+        if naming and len(naming) < len(candidates) and any(words & others for words in contexts):
+            candidates, why = naming, f"clause names the asked {hints.dimension}"
+    if len(candidates) > 1 and "**" in text:
+        bold = [(m.start(), m.end()) for m in _BOLD_RE.finditer(text)]
+        in_bold = [g for g in candidates if _inside(bold, g)]
+        if in_bold and len(in_bold) < len(candidates):
+            candidates, why = in_bold, "in bold"
+    if len(candidates) > 1 and "(" in text:
+        parens = [(m.start(), m.end()) for m in _PAREN_RE.finditer(text)]
+        outside = [g for g in candidates if not _inside(parens, g)]
+        if outside and len(outside) < len(candidates):
+            candidates = outside
+    if steps_at >= 0 and candidates[0][0] > steps_at and why == "first statement of a value":
+        candidates, why = candidates[::-1], "last value of a chain of steps"
+    ambiguous = len({_numbers(g) for g in candidates}) > 1
+    return candidates, why, ambiguous
+
+
+def same_sentence(text: str, groups: list) -> list:
+    """The groups in the sentence of the first one (a list written as clauses stays within a sentence)."""
+    ends = [m.start() for m in re.finditer(r"[.!?;](?=\s|$)|\n", text)]
+    sentence = bisect_right(ends, groups[0][0] - 1)
+    return [g for g in groups if bisect_right(ends, g[0] - 1) == sentence]
+
+
+__all__ = ["QuestionHints", "choose", "read_question", "same_sentence"]
