@@ -9,7 +9,8 @@ parser without pulling in evaluate.
 [0.75]
 """
 
+from .judge import TransformersJudge
 from .parsing import ParsedAnswer, make_parser, parse_answer
 from .scoring import RULES, compute_msmu_accuracy
 
-__all__ = ["RULES", "ParsedAnswer", "compute_msmu_accuracy", "make_parser", "parse_answer"]
+__all__ = ["RULES", "ParsedAnswer", "TransformersJudge", "compute_msmu_accuracy", "make_parser", "parse_answer"]

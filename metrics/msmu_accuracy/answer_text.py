@@ -9,6 +9,7 @@ before tokenizing, each kind by one pattern (see the metric card, "Parser"):
   "25 square meters", "2 m^2", "5 minutes", "30 degrees";
 * list markers at a line start ("1.", "2)") and "Step 3"; multiple-choice option lines ("A) 20 inches");
   URLs; pixel coordinates "(1000, 360)" and ratios "432 / 720";
+* a line repeated word for word (a degenerate answer) is kept once;
 * digit fractions become decimals ("3/4 of a meter" -> "0.75 meter", "1 1/2 feet" -> "1.5 feet"),
   and `\\boxed{x}` becomes an explicit answer ("answer: x").
 
@@ -23,40 +24,85 @@ Each blank is " | ": no separator of a list or range, so values on either side s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .number_words import answer_words
 
 _BLANK = " | "
 # Bracketed or tagged indices; an integer with a closing bracket is the tail of a cut tag ("1]?").
-_BRACKET_TAG_RE = re.compile(
-    r"(?=[\[\d<(])(?:\[\s*(?:\d+|\.\.\.|…)\s*\]|\[\s*\d+(?![\d.,])|(?<![\w.])\d+\s*\](?!\()|<\s*[a-z_]*\s*\d+\s*>|\(\s*\d+\s*\))"
-)
+# Literal-led (a scan for "[", "<", "(" is fast); an index cut from its tag ("1]?") apart.
+_BRACKET_TAG_RE = re.compile(r"\[\s*(?:\d+|\.\.\.|…)\s*\]|\[\s*\d+(?![\d.,])|<\s*[a-z_]*\s*\d+\s*>|\(\s*\d+\s*\)")
+_CUT_TAG_RE = re.compile(r"\d(?<![\w.]\d)\d*\s*\](?!\()")
 _TAG_WORDS = frozenset(
     "region object obj shape box bbox item image img figure fig frame step option choice instance no".split()
 )
-_WORD_TAG_RE = re.compile(
-    rf"(?=[robsifcn])\b(?:{'|'.join(sorted(_TAG_WORDS - {'no'}, key=len, reverse=True))}|no\.)"
+_TAG_TAIL = (
     r"\s*[#\[(]?\s*\d+(?![\d.,]\d)\b\]?(?!\s*(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?|yards?)\b)"
 )
+
+
+@lru_cache(maxsize=256)
+def _word_tag_re(present: frozenset[str]) -> re.Pattern:
+    """Tags of the `present` tag words ("region 2", "object #3"); a literal alternation with its
+    word boundary checked after it, so the engine can skip ahead on first letters."""
+    literals = [re.escape("no." if name == "no" else name) for name in sorted(present, key=len, reverse=True)]
+    alternatives = "|".join(f"{literal}(?<![a-z]{literal})" for literal in literals)
+    return re.compile(f"(?:{alternatives}){_TAG_TAIL}")
+
+
 # "**0**" alone on the first line, before the answer proper: the echo of a region index.
 _ECHO_RE = re.compile(r"\A[\s*#]*\d+[\s*\]?.]*\n(?=\s*\S)")
 _LIST_MARKER_RE = re.compile(r"(?m)^[ \t]*(?:[-*•][ \t]*)?\d+[.)](?=[ \t]+\S)")
 _NUMBER = r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
-# A number (or a range of numbers) followed by a unit that is no length.
-_NON_LENGTH_RE = re.compile(
-    rf"(?=[-+.\d])(?<![\w.]){_NUMBER}(?:\s*(?:-|to|or|~)\s*{_NUMBER})?\s*(?:-\s*)?"
-    r"(?:%|percent\b|per\s*cent\b|pixels?\b|px\b|times\b|o'?clock\b|degrees?\b|°|deg\b"
-    r"|(?:square|sq\.?|cubic|cu\.?)\s*[a-z]+|(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?)\s*(?:\^\s*[23]|[²³])"
+# A number (or a range of numbers) followed by a unit that is no length. Found from the unit
+# back: a literal scan for the units' key words is fast, a pattern led by a digit is not.
+_NON_LENGTH_UNIT_RE = re.compile(
+    r"%|percent\b|per\s*cent\b|pixels?\b|px\b|times\b|o'?clock\b|degrees?\b|°|deg\b"
+    r"|(?:square|sq\.?|cubic|cu\.?)\s*[a-z]+|(?P<power>\^\s*[23]|[²³])"
     r"|seconds?\b|secs?\b|minutes?\b|mins?\b|hours?\b|hrs?\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b"
-    r"|mph\b|kph\b|kmh\b|kilograms?\b|kgs?\b|grams?\b|lbs?\b|pounds?\b|liters?\b|litres?\b|fps\b|frames?\b)"
+    r"|mph\b|kph\b|kmh\b|kilograms?\b|kgs?\b|grams?\b|lbs?\b|pounds?\b|liters?\b|litres?\b|fps\b|frames?\b"
 )
-# Words (and symbols) every non-length unit above contains: a cheap test before the regex.
+_NON_LENGTH_KEY_RE = re.compile(
+    r"%|°|\^|²|³|per|pix|px|time|o'?cl|deg|sq|cu|sec|min|hour|hr|day|week|month|year|yr|mph|kph|kmh|kilo|kg|gram|lb"
+    r"|pound|lit|fps|frame"
+)
+_NUMBER_RANGE = rf"(?<![\w.]){_NUMBER}(?:\s*(?:-|to|or|~)\s*{_NUMBER})?\s*(?:-\s*)?"
+_NUMBER_BEFORE_RE = re.compile(rf"{_NUMBER_RANGE}$")
+_NUMBER_UNIT_BEFORE_RE = re.compile(rf"{_NUMBER_RANGE}(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?)\s*$")
+_BEFORE_CHARS = 48
+# Words (and symbols) of the non-length units: a cheap test before any scan.
 _NON_LENGTH_WORDS = frozenset(
     """percent per pixel pixels px times clock oclock degree degrees deg square sq cubic cu second seconds sec secs
     minute minutes min mins hour hours hr hrs day days week weeks month months year years yr yrs mph kph kmh gram
     grams kilogram kilograms kg kgs lb lbs pound pounds liter liters litre litres fps frame frames""".split()
 )
 _NON_LENGTH_SYMBOLS = ("%", "°", "^", "²", "³")
+
+
+def _blank_non_length(text: str) -> tuple[str, list[str]]:
+    """Blank every number (or range) followed by a non-length unit; also return what was blanked."""
+    pieces, blanked, end = [], [], 0
+    for key in _NON_LENGTH_KEY_RE.finditer(text):
+        at = key.start()
+        if at < end or (text[at].isalpha() and at > 0 and text[at - 1].isalpha()):
+            continue  # inside the last blank, or inside a word ("supercubic")
+        unit = _NON_LENGTH_UNIT_RE.match(text, at)
+        if unit is None:
+            continue
+        before = _NUMBER_UNIT_BEFORE_RE if unit.group("power") else _NUMBER_BEFORE_RE
+        number = before.search(text, max(end, at - _BEFORE_CHARS), at)
+        if number is None:
+            continue
+        pieces.append(text[end : number.start()])
+        pieces.append(_BLANK)
+        blanked.append(text[number.start() : unit.end()])
+        end = unit.end()
+    if not pieces:
+        return text, blanked
+    pieces.append(text[end:])
+    return "".join(pieces), blanked
+
+
 _MIXED_FRACTION_RE = re.compile(r"(?=\d)(?<![\w./])(\d+)\s+(\d{1,2})/(\d{1,2})(?![\w/])")
 _FRACTION_RE = re.compile(r"(?=\d)(?<![\w./])(\d{1,3})/(\d{1,2})(?![\w/]|\.\d)")
 # "0.75 of a meter" -> "0.75 meter" (after a fraction or "three quarters" became a decimal).
@@ -88,6 +134,22 @@ def _leading_numbers(quantities: list[str]) -> frozenset[float]:
     return frozenset(float(number.group(0).replace(",", "")) for number in numbers if number)
 
 
+def drop_repeated_lines(text: str) -> str:
+    """An answer that degenerates into the same line again and again says it once."""
+    lines = text.split("\n")
+    if len(lines) < 3:
+        return text
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        key = line.strip()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(line)
+    return "\n".join(kept) if len(kept) < len(lines) else text
+
+
 def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, int, frozenset[float]]:
     """Blank indices, tags, list markers and non-length quantities of a lower-cased answer; fractions to decimals.
 
@@ -102,10 +164,13 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
         text = _BOXED_RE.sub(r" answer: \1 ", text)
     if "://" in text or "www." in text:
         text = _URL_RE.sub(_BLANK, text)
-    if words & _TAG_WORDS:
-        text = _WORD_TAG_RE.sub(_BLANK, text)
-    if "[" in text or "]" in text or "<" in text or "(" in text:
+    tags = words & _TAG_WORDS
+    if tags:
+        text = _word_tag_re(tags).sub(_BLANK, text)
+    if "[" in text or "<" in text or "(" in text:
         text = _BRACKET_TAG_RE.sub(_BLANK, text)
+    if "]" in text:
+        text = _CUT_TAG_RE.sub(_BLANK, text)
     steps_at = -1
     if "\n" in text:
         text = _ECHO_RE.sub("", text, count=1)
@@ -119,7 +184,7 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
         text = _COORDINATES_RE.sub(_BLANK, text)
     blanked: list[str] = []
     if words & _NON_LENGTH_WORDS or any(symbol in text for symbol in _NON_LENGTH_SYMBOLS):
-        text = _NON_LENGTH_RE.sub(lambda match: blanked.append(match.group(0)) or _BLANK, text)
+        text, blanked = _blank_non_length(text)
     non_length = _leading_numbers(blanked) if blanked else frozenset()
     if "/" in text:
         text = _MIXED_FRACTION_RE.sub(_mixed, text)
@@ -130,4 +195,4 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
     return text, steps_at, non_length
 
 
-__all__ = ["clean_answer"]
+__all__ = ["clean_answer", "drop_repeated_lines"]

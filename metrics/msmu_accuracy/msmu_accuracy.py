@@ -13,6 +13,7 @@ import evaluate
 # so every sibling that the scoring needs is imported here, even where only one name is used.
 from .answer_text import clean_answer
 from .categories import CATEGORY_ALIASES, MSMU_CATEGORIES
+from .judge import JUDGE_PROMPT, TransformersJudge
 from .number_words import words_to_digits
 from .parsing import RANGE_POLICIES, parse_answer
 from .qualitative import match_qualitative
@@ -63,6 +64,8 @@ Args:
     range_policy (`str`, default "midpoint"): one of {RANGE_POLICIES}.
     judge (callable, optional): `judge(prediction, category[, question=...]) -> str`, asked only for
         ambiguous or unreadable predictions; its reply is parsed as an answer, never executed.
+        `TransformersJudge(model_id_or_path)` is a ready one: a local text-generation model given a
+        fixed prompt ({len(JUDGE_PROMPT)} characters), its JSON reply read with `json`, replies cached.
     return_per_item (`bool`, default False): add `items`, one dict per input.
     questions (`list` of `str`, optional): the question of each item; sharpens qualitative matching
         (a yes/no answer stating the opposite relation reads as no; which-one answers must name one
@@ -147,4 +150,4 @@ class MsmuAccuracy(evaluate.Metric):
         return compute_msmu_accuracy(predictions, references, categories, **kwargs)
 
 
-__all__ = ["MsmuAccuracy", "parse_answer"]
+__all__ = ["MsmuAccuracy", "TransformersJudge", "parse_answer"]

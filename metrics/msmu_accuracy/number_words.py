@@ -15,6 +15,7 @@ present keeps the common all-digit answer on the fast path (see the metric card,
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SMALL = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -33,11 +34,12 @@ _JOIN = r"(?:[\s-]+(?:an?\s+(?=half|quarter))?|(?:(?<=hundred)|(?<=thousand)|(?<
 # "a dozen", "a hundred", "a half"; "half a meter", "three quarters of a meter".
 _LEAD = r"(?:\ban?\s+(?=(?:dozen|hundred|thousand|million|half|quarter)\b))?"
 _TAIL = r"(?:(?<=half)|(?<=quarter)|(?<=quarters))(?:\s+of)?\s+an?\b"
-# The lookahead on the first letters of number words (and "a"/"an") lets the engine skip ahead fast.
-_RUN_RE = re.compile(rf"(?=[zotfsenhdpqa]){_LEAD}\b{_WORD}(?:{_JOIN}{_WORD})*\b(?:{_TAIL})?", re.IGNORECASE)
-# "a meter", "an inch": the article is the number one when a length unit follows.
+_RUN_RE = re.compile(rf"{_LEAD}\b{_WORD}(?:{_JOIN}{_WORD})*\b(?:{_TAIL})?", re.IGNORECASE)
+_LEAD_BEFORE_RE = re.compile(r"\ban?\s+$", re.IGNORECASE)
+# "a meter", "an inch": the article is the number one when a length unit follows ("3/4 of a meter" is
+# left to the fraction).
 _ARTICLE_UNIT_RE = re.compile(
-    r"(?=a)\ban?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
+    r"(?=a)(?<!of )\ban?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
     r"inch|foot|feet|yard|mile)s?\b)",
     re.IGNORECASE,
 )
@@ -132,6 +134,37 @@ def _and_a_half(match: re.Match) -> str:
     return f"{value} {unit}" if unit else value
 
 
+@lru_cache(maxsize=512)
+def _starts_re(present: frozenset[str]) -> re.Pattern:
+    """Where one of the `present` number words starts a word. A literal alternation (its boundary
+    checked by a lookbehind after it) lets the regex engine skip ahead on first letters, which a
+    leading \\b would not."""
+    words = sorted(present, key=len, reverse=True)
+    return re.compile("|".join(f"{w}(?<![a-z]{w})" for w in words), re.IGNORECASE)
+
+
+def _convert_runs(text: str, present: frozenset[str]) -> tuple[str, int]:
+    """`_RUN_RE.subn(_replace_run, text)`, matching only where a present number word starts."""
+    pieces, end, runs = [], 0, 0
+    for start in _starts_re(present).finditer(text):
+        position = start.start()
+        if position < end:
+            continue  # inside the run just converted ("two hundred": "hundred")
+        lead = _LEAD_BEFORE_RE.search(text, max(end, position - 4), position)
+        match = (lead and _RUN_RE.match(text, lead.start())) or _RUN_RE.match(text, position)
+        if match is None or match.end() <= end:
+            continue
+        pieces.append(text[end : match.start()])
+        replaced = _replace_run(match)
+        pieces.append(replaced)
+        runs += replaced != match.group(0)
+        end = match.end()
+    if not pieces:
+        return text, 0
+    pieces.append(text[end:])
+    return "".join(pieces), runs
+
+
 def answer_words(text: str) -> frozenset[str]:
     """The lower-case words of a text: cheap membership tests tell which rewrites can apply at all."""
     return frozenset(_TOKEN_RE.findall(text.lower()))
@@ -144,12 +177,14 @@ def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
     """
     if words is None:
         words = answer_words(text)
-    if not (words & _NUMBER_WORDS or (("a" in words or "an" in words) and words & _ARTICLE_UNITS)):
+    present = words & _NUMBER_WORDS
+    articles_possible = ("a" in words or "an" in words) and bool(words & _ARTICLE_UNITS)
+    if not (present or articles_possible):
         return text
     if "and a" in text or "and an" in text:
         text = _AND_A_HALF_RE.sub(_and_a_half, text)
-    text, runs = _RUN_RE.subn(_replace_run, text)
-    text, articles = _ARTICLE_UNIT_RE.subn("1 ", text)
+    text, runs = _convert_runs(text, present) if present else (text, 0)
+    text, articles = _ARTICLE_UNIT_RE.subn("1 ", text) if articles_possible else (text, 0)
     if not (runs or articles):
         return text
     # The substitutions above append a space to keep the number apart from what follows;

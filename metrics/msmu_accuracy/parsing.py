@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .answer_text import clean_answer
+from .answer_text import clean_answer, drop_repeated_lines
 from .number_words import words_to_digits
 from .selection import choose, read_question, same_sentence
 from .units import SPELLING_TO_UNIT, UNIT_SYSTEM, UNIT_TO_METERS, unit_pattern
@@ -88,7 +88,7 @@ _UNIT_TAG_RE = re.compile(r"\\distance_unit\{([^{}]*)\}")
 # glued to other letters ("3d", "2nd") is not a quantity, but "0.8x0.6", "1ftx2ft" and "1.5m" are.
 _QTY_RE = re.compile(
     # The lookahead first: most positions hold no digit, and fail there before the lookbehinds.
-    r"(?=[-+.\d])(?:(?<![\w.])|(?<=[a-z\d\"']x)|(?<=\dft)|(?<=\dm)|(?<=\dcm)|(?<=\dmm))(?P<sign>[-+]?)"
+    r"(?=[-+]?\.?\d)(?:(?<![\w.])|(?<=[a-z\d\"']x)|(?<=\dft)|(?<=\dm)|(?<=\dcm)|(?<=\dmm))(?P<sign>[-+]?)"
     # atomic: thousands separators, a decimal comma ("1,5": right side not 3 digits, not a list
     # item), decimals and an exponent are all or nothing, so "1.2e3" never backtracks to "1".
     r"(?P<num>(?>(?:\d{1,3}(?:,\d{3})+(?!\d)|(?<!\d,)\d+,(?!\d{3}(?!\d))\d+(?![.,]\d)|\d+)(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?)"
@@ -114,6 +114,8 @@ _IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
 def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
     """Lower-cased answer with number words as digits and no index, tag or non-length number (`answer_text`)."""
     text = text.translate(_TRANSLATE).lower().replace("''", '"')
+    if "\n" in text:
+        text = drop_repeated_lines(text)  # first: a degenerate answer is then read (and scanned) once
     if "\\scalar{" in text:
         # Q-Spatial's format is an explicit answer: mark it as one.
         text = _SCALAR_RE.sub(r" answer: \1 ", text)
@@ -207,10 +209,10 @@ def _tokenize(text: str, words: frozenset[str]) -> list[list]:
     return groups
 
 
-def _select(text: str, groups: list[list], kind: str, expect_len: int | None, hints, steps_at: int, non_length):
+def _select(text: str, groups: list[list], kind: str, expect_len: int | None, hints, steps_at: int, non_length, words):
     """The groups that make the answer (usually one; several when a list was written as clauses), why,
     ambiguous; None when no group is a value."""
-    ordered, why, ambiguous = choose(text, groups, kind, hints, steps_at, non_length)
+    ordered, why, ambiguous = choose(text, groups, kind, hints, steps_at, non_length, words)
     if not ordered:
         return None
     chosen = ordered[0]
@@ -285,7 +287,7 @@ def make_parser(
             selected, why, ambiguous = attached[:1], "number followed by the asked noun", False
         else:
             hints = read_question(question)
-            chosen = _select(normalised, groups, kind, expect_len, hints, steps_at, non_length)
+            chosen = _select(normalised, groups, kind, expect_len, hints, steps_at, non_length, words)
             if chosen is None:
                 return None  # only bare numbers that name things, not lengths
             selected, why, ambiguous = chosen

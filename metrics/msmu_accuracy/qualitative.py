@@ -42,7 +42,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# A word, or an indexed name ("region0"): the index tells two regions apart.
+_WORD_RE = re.compile(r"[a-z]+\d*(?:'[a-z]+)?")
+# "Region [0]", "region 0", "<region0>", "object #2", a bare "[1]": one indexed name, "region0".
+_INDEXED_NAME_RE = re.compile(
+    r"<?\b(region|object|obj|box|bbox|item|shape|instance)\s*[\[(#]?\s*(\d+)\s*[\])]?>?|\[\s*(\d+)\s*\]"
+)
+
+
+_DIGIT_RE = re.compile(r"\d")
+
+
+def _indexed(match: re.Match) -> str:
+    name, index, bare = match.group(1, 2, 3)
+    return f" region{bare} " if bare is not None else f" {'region' if name == 'obj' else name}{index} "
+
+
+def _lower(text: str) -> str:
+    """Lower case, curly apostrophes straightened, indexed names glued ("Region [0]" -> "region0")."""
+    lowered = text.lower().replace("\u2019", "'")
+    if _DIGIT_RE.search(lowered):
+        lowered = _INDEXED_NAME_RE.sub(_indexed, lowered)
+    return lowered
 
 # "right" is not a yes word here: it is a direction.
 _YES = frozenset({"yes", "yeah", "yep", "yup", "true", "correct", "indeed", "affirmative"})
@@ -136,7 +157,8 @@ def _polarity(text: str, asked: frozenset[str] = frozenset()) -> str | None:
         stated = _stated_relations(words)
         if stated & _opposite(asked) and not stated & asked:
             return "no"
-    return "yes" if words else None
+    # A statement reads as yes; garbage ("s?s?s") states nothing.
+    return "yes" if sum(len(word) > 1 for word in words) >= 2 else None
 
 
 def _opposite(relations: frozenset[str]) -> set[str]:
@@ -166,7 +188,7 @@ def _stated_relations(words: list[str]) -> set[str]:
 
 def normalise_qualitative(text: str) -> QualitativeAnswer:
     """Split an answer into its yes/no polarity, the relations it states, and its subject words."""
-    lowered = text.lower().replace("\u2019", "'")
+    lowered = _lower(text)
     words = _WORD_RE.findall(lowered)
     relations = frozenset(_stated_relations(words))
     subject: list[str] = []
@@ -195,8 +217,8 @@ class QuestionContext:
 # "Between the wooden table and the black chair, which one is taller?" /
 # "Which is closer, the lamp or the sofa?" / "Is the chair or the table taller?"
 _CANDIDATES_RE = re.compile(
-    r"between\s+(?P<a>[a-z' -]+?)\s+and\s+(?P<b>[a-z' -]+?)\s*(?:[,?.;]|$|\bwhich\b|\bwho\b)"
-    r"|(?P<c>[a-z' -]+?)\s+or\s+(?P<d>[a-z' -]+?)\s*(?:[?.]|$)"
+    r"between\s+(?P<a>[a-z0-9' -]+?)\s+and\s+(?P<b>[a-z0-9' -]+?)\s*(?:[,?.;]|$|\bwhich\b|\bwho\b)"
+    r"|(?P<c>[a-z0-9' -]+?)\s+or\s+(?P<d>[a-z0-9' -]+?)\s*(?:[?.]|$)"
 )
 
 _MAX_QUESTION_CHARS = 400
@@ -204,7 +226,7 @@ _MAX_QUESTION_CHARS = 400
 
 def read_question(question: str) -> QuestionContext:
     """Relations asked about and objects named by a question (empty where it names none)."""
-    lowered = question.lower().replace("\u2019", "'")
+    lowered = _lower(question)
     words = _WORD_RE.findall(lowered)
     relations = frozenset(_RELATIONS[w] for w in words if w in _RELATIONS)
     # The lazy name patterns are quadratic in the text length; real questions are far shorter.
@@ -219,13 +241,17 @@ def read_question(question: str) -> QuestionContext:
 
 
 def _which(words: set[str], candidates: tuple[tuple[str, ...], ...]) -> int | None:
-    """Index of the one candidate whose words include all of `words` ("the wooden one"), else None."""
-    hits = [i for i, candidate in enumerate(candidates) if words <= {_singular(w) for w in candidate}]
+    """Index of the one candidate whose words include all of `words` ("the wooden one"), else of
+    the one candidate named whole among more words ("Region [0] (the train)"), else None."""
+    names = [{_singular(w) for w in candidate} for candidate in candidates]
+    hits = [i for i, name in enumerate(names) if words <= name]
+    if len(hits) != 1:
+        hits = [i for i, name in enumerate(names) if name <= words]
     return hits[0] if len(hits) == 1 else None
 
 
 def _content_words(text: str) -> set[str]:
-    words = _WORD_RE.findall(text.lower().replace("\u2019", "'"))
+    words = _WORD_RE.findall(_lower(text))
     return {_RELATIONS.get(w, _singular(w)) for w in words if w not in _STOPWORDS or w in _RELATIONS}
 
 
@@ -253,6 +279,11 @@ def normalise_reference(text: str) -> QualitativeAnswer:
     return ref
 
 
+def _same_indices(pred_words: set[str], ref_words: set[str]) -> bool:
+    """The prediction names no indexed object ("region1") beyond those of the reference."""
+    return {w for w in pred_words if w[-1].isdigit()} <= ref_words
+
+
 def match_qualitative(
     prediction: str, reference: str | QualitativeAnswer, question: str | QuestionContext | None = None
 ) -> QualitativeMatch:
@@ -265,7 +296,7 @@ def match_qualitative(
     ref = reference if isinstance(reference, QualitativeAnswer) else normalise_reference(reference)
     if isinstance(question, str):
         question = read_question(question)
-    lowered = prediction.lower().replace("\u2019", "'")
+    lowered = _lower(prediction)
     pred = normalise_qualitative(lowered)
     if ref.polarity is not None:
         said = _polarity(lowered, question.relations if question else frozenset())
@@ -295,7 +326,7 @@ def match_qualitative(
             ok = named == ref_index
             return QualitativeMatch(ok, "ok" if ok else "picks the other object", pred, ref)
     head = _singular(ref.subject[-1])
-    if pred_words <= ref_words and head in pred_words:
+    if (pred_words <= ref_words and head in pred_words) or (ref_words <= pred_words and _same_indices(pred_words, ref_words)):
         ok = not contradicts
         return QualitativeMatch(ok, "ok" if ok else "names the reference object with the opposite relation", pred, ref)
     if not (pred_words & ref_words) and contradicts:

@@ -33,15 +33,27 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-_MARKER_RE = re.compile(
-    r"(?=[fatihs])(?:(?:final\s+)?answer(?:\s+is|\s+would\s+be|\s*:)|\btherefore\b|\bthus\b|\bhence\b"
-    r"|\bin\s+(?:total|summary|conclusion)\b|\bso\s+(?:it|the|that|this|its|they)\b)"
-)
-_TOTAL_RE = re.compile(r"(?=[ia])\b(?:in\s+total|in\s+all|altogether)\b")
+# Answer markers, each matched where its key word starts: "answer is", "answer:", "therefore", "thus",
+# "hence", "in total", "in summary", "in conclusion", "so the", "so it".
+_MARKER_AT = {
+    "answer": re.compile(r"answer(?:\s+is|\s+would\s+be|\s*:)"),
+    "therefore": re.compile(r"therefore\b"),
+    "thus": re.compile(r"thus\b"),
+    "hence": re.compile(r"hence\b"),
+    "total": re.compile(r"total\b"),
+    "summary": re.compile(r"summary\b"),
+    "conclusion": re.compile(r"conclusion\b"),
+    "so": re.compile(r"so\s+(?:it|the|that|this|its|they)\b"),
+}
+_AFTER_IN = frozenset({"total", "summary", "conclusion"})
+_MARKER_WORDS = frozenset(_MARKER_AT)
+_TOTAL_WORDS = frozenset({"total", "all", "altogether"})
+_TOTAL_RE = re.compile(r"\b(?:in\s+total|in\s+all|altogether)\b")
 _TOTAL_GAP = 24
 _BOLD_RE = re.compile(r"\*\*(?=[^*\s])[^*\n]+?\*\*")
 _PAREN_RE = re.compile(r"\([^()\n]*\)")
-_CLAUSE_END_RE = re.compile(r"[.!?;,:\n|]")
+# Clause ends; not ":", which joins a dimension's label to its value ("Height: 1.8 m").
+_CLAUSE_END_RE = re.compile(r"[.!?;,\n|]")
 _WORD_RE = re.compile(r"[a-z]+")
 # The dimension a question asks about, by its words; distance first ("vertical distance" is a distance).
 _DIMENSION_WORDS = {
@@ -118,10 +130,36 @@ def _names_no_length(text: str, group: list, non_length: frozenset[float]) -> bo
     return group[1] >= len(text.rstrip()) and len(text) > _TRUNCATED_CHARS
 
 
+def _last_marker_end(text: str, present: frozenset[str]) -> int:
+    """Where the last answer marker of the text ends (-1 without one); found by `str.find` on its key word."""
+    end = -1
+    for word in present:
+        pattern = _MARKER_AT[word]
+        start = text.find(word)
+        while start >= 0:
+            if start == 0 or not text[start - 1].isalpha():
+                match = pattern.match(text, start)
+                if match and (word not in _AFTER_IN or text[:start].rstrip().endswith("in")):
+                    end = max(end, match.end())
+            start = text.find(word, start + 1)
+    return end
+
+
 def choose(
-    text: str, groups: list, kind: str, hints: QuestionHints, steps_at: int, non_length: frozenset[float] = frozenset()
+    text: str,
+    groups: list,
+    kind: str,
+    hints: QuestionHints,
+    steps_at: int,
+    non_length: frozenset[float] = frozenset(),
+    words: frozenset[str] | None = None,
 ) -> tuple[list, str, bool]:
-    """The candidate groups in preference order, why the first one leads, and whether that is ambiguous."""
+    """The candidate groups in preference order, why the first one leads, and whether that is ambiguous.
+
+    `words` (the answer's words) skip the marker patterns when none of their words occurs.
+    """
+    if words is None:
+        words = frozenset(_WORD_RE.findall(text))
     if kind == "length":
         groups = [g for g in groups if not _names_no_length(text, g, non_length)]
         if not groups:
@@ -140,10 +178,10 @@ def choose(
         candidates = _narrow(candidates, lambda g: not set(_numbers(g)) <= hints.values)
     if len({_numbers(g) for g in candidates}) == 1:
         return candidates, ("only value" if len(candidates) == 1 else "one value, stated more than once"), False
-    marker_end = max((m.end() for m in _MARKER_RE.finditer(text)), default=-1)
+    marker_end = _last_marker_end(text, words & _MARKER_WORDS)
     if marker_end >= 0 and any(g[0] >= marker_end for g in candidates):
         candidates, why = [g for g in candidates if g[0] >= marker_end], "after the answer marker"
-    elif "total" in text or " all" in text or "altogether" in text:
+    elif words & _TOTAL_WORDS:
         # "... so 3 objects in total": the value right before a closing total.
         totals = [m.start() for m in _TOTAL_RE.finditer(text)]
         before = [g for g in candidates if any(0 <= t - g[1] <= _TOTAL_GAP for t in totals)]
