@@ -1,6 +1,8 @@
 """Cost of depth in the processor: an SD-VLM processor call with `depth=` vs the same call without.
 
-Per family, at the family's released preprocessing settings, on a 640x480 RGB frame with a float
+Per family, at the family's released preprocessing settings (LLaVA-1.5: pad to square, 336 px, patch
+14; Qwen2.5-VL: smart_resize to 28-px cells, 640x480 -> 644x476; Qwen3-VL: 32-px cells, at least
+256 x 256 pixels; OneVision: 384-px anyres tiles), on a 640x480 RGB frame with a float
 depth map (all valid, and with 10% holes): `processor(images, text, depth=...)` and
 `processor(images, text)` (the plain family processing; depth estimation off) run in interleaved
 repeats in one process; each ratio is the median over repeats of time(with depth) / time(without).
@@ -18,13 +20,15 @@ import time
 import numpy as np
 import torch
 from PIL import Image
-from transformers import LlavaOnevisionImageProcessor
+from transformers import LlavaOnevisionImageProcessor, Qwen2VLImageProcessor
 
-from modeling_sdvlm import SDVLMLlavaOnevisionProcessor
+from modeling_sdvlm import SDVLMLlavaOnevisionProcessor, SDVLMQwen2_5_VLProcessor, SDVLMQwen3VLProcessor
+from modeling_sdvlm.processing_sdvlm import llava15_processor
 from modeling_sdvlm.tiny import build_tiny_tokenizer
 
 HEIGHT, WIDTH = 480, 640
 PROMPT = "<image>How far is the chair from the table?"
+QWEN_PROMPT = "<|vision_start|><|image_pad|><|vision_end|>How far is the chair from the table?"
 
 
 def llava_onevision_processor():
@@ -39,7 +43,34 @@ def llava_onevision_processor():
     )
 
 
-FAMILIES = {"llava_onevision": llava_onevision_processor}
+def llava_processor():
+    """Original LLaVA-1.5's preprocessing: pad to a square, 336 px, 14-px patches (576 tokens)."""
+    return llava15_processor(build_tiny_tokenizer([PROMPT]), 336, 14, estimate_missing_depth=False)
+
+
+def qwen2_5_vl_processor():
+    """Qwen2.5-VL's released preprocessing: 14-px patches, 2 x 2 merge, at most 12845056 pixels."""
+    image_processor = Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2,
+                                            min_pixels=3136, max_pixels=12845056)
+    tokenizer = build_tiny_tokenizer([QWEN_PROMPT], family="qwen2_5_vl")
+    return SDVLMQwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer, estimate_missing_depth=False)
+
+
+def qwen3_vl_processor():
+    """Qwen3-VL's released preprocessing: 16-px patches, 2 x 2 merge, 65536..16777216 pixels, mean/std 0.5."""
+    image_processor = Qwen2VLImageProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, min_pixels=65536,
+                                            max_pixels=16777216, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    tokenizer = build_tiny_tokenizer([QWEN_PROMPT], family="qwen3_vl")
+    return SDVLMQwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer, estimate_missing_depth=False)
+
+
+FAMILIES = {
+    "llava": llava_processor,
+    "qwen2_5_vl": qwen2_5_vl_processor,
+    "qwen3_vl": qwen3_vl_processor,
+    "llava_onevision": llava_onevision_processor,
+}
+PROMPTS = {"qwen2_5_vl": QWEN_PROMPT, "qwen3_vl": QWEN_PROMPT}
 
 
 def depth_maps(generator):
@@ -59,7 +90,7 @@ def measure(name, repeats):
     processor = FAMILIES[name]()
     generator = np.random.default_rng(0)
     image = Image.fromarray(generator.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8))
-    call = dict(images=[image], text=[PROMPT], return_tensors="pt")
+    call = dict(images=[image], text=[PROMPTS.get(name, PROMPT)], return_tensors="pt")
     ratios = {}
     for kind, depth in depth_maps(generator).items():
         runs = {"plain": lambda: processor(**call), "depth": lambda: processor(**call, depth=[depth])}

@@ -17,6 +17,7 @@ image is, instead of vanishing (the former "half the weight must be valid depth"
 """
 
 import functools
+import math
 
 import torch
 import torch.nn.functional as F
@@ -74,40 +75,51 @@ def image_threshold(image_share: torch.Tensor) -> float:
     return min(MIN_IMAGE_WEIGHT, 0.5 * float(image_share.max()))
 
 
-def masked_resize(depth: torch.Tensor, out_size: tuple[int, int], inside: torch.Tensor | None = None):
+def _resize(tensor: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
+    """Antialiased bilinear resize of `(N, C, H, W)` (a normalised kernel: constants stay constant)."""
+    return F.interpolate(tensor, size=out_size, mode="bilinear", align_corners=False, antialias=True)
+
+
+@functools.lru_cache(maxsize=32)
+def image_share(height: int, width: int, out_size: tuple[int, int]) -> torch.Tensor:
+    """`(out_h, out_w)` share of each resized pixel's weight on the image of a centred pad-to-square
+    of an `height x width` image. Geometry only, so computed once per size (read-only)."""
+    return _resize(pad_to_square(torch.ones(height, width))[None, None], out_size)[0, 0]
+
+
+def masked_resize(depth: torch.Tensor, out_size: tuple[int, int], padded_from: tuple[int, int] | None = None):
     """Resize `(H, W)` depth to `out_size` without mixing invalid (0) pixels into valid ones.
 
     Args:
-        depth: `(H, W)` float32, 0 = invalid.
+        depth: `(H, W)` float32, 0 = invalid (no negative or non-finite values).
         out_size: `(height, width)`.
-        inside: `(H, W)` 1 on the image, 0 on padding; None = no padding.
+        padded_from: `(height, width)` of the image when `depth` is its centred pad-to-square (the
+            padding is then off the image); None = no padding.
 
     Returns:
-        `(depth, inside)` resized: depth is 0 off the image and where no valid pixel lies under an
-        output pixel; inside is the resized image share (None when given None).
+        `(depth, share)` resized: depth is 0 off the image and where no valid pixel lies under an
+        output pixel; share is the resized image share (None without padding).
     """
     if tuple(depth.shape) == tuple(out_size):
-        return depth, inside
-    valid = depth > 0
-    resize = functools.partial(F.interpolate, size=out_size, mode="bilinear", align_corners=False, antialias=True)
-    if inside is None and bool(valid.all()):
-        # Dense depth without padding (the common case): a normalised kernel over positive values,
-        # one channel, no mask needed.
-        return resize(depth[None, None])[0, 0], None
-    channels = [depth, valid.to(torch.float32)]
-    # With every image pixel valid, the validity channel is the image-share channel.
-    dense_on_image = inside is not None and bool(torch.equal(valid, inside > 0))
-    if inside is not None and not dense_on_image:
-        channels.append(inside)
-    resized = resize(torch.stack(channels)[None])[0]
+        share = None if padded_from is None else pad_to_square(torch.ones(padded_from))
+        return depth, share
+    share = None if padded_from is None else image_share(*padded_from, tuple(out_size))
+    image_pixels = depth.numel() if padded_from is None else padded_from[0] * padded_from[1]
+    zero = torch.zeros((), dtype=depth.dtype)
+    if int(torch.count_nonzero(depth)) == image_pixels:
+        # Dense depth (the common case): every image pixel valid, so the valid weight is the image
+        # share (1 without padding): one channel, the mask is geometry.
+        resized = _resize(depth[None, None], out_size)[0, 0]
+        if share is None:
+            return resized, None
+        keep = share >= image_threshold(share)
+        return torch.where(keep, resized / share.clamp(min=1e-12), zero), share
+    resized = _resize(torch.stack([depth, (depth > 0).to(torch.float32)])[None], out_size)[0]
     weighted, weight = resized[0], resized[1]
     keep = weight > 0
-    image_share = None
-    if inside is not None:
-        image_share = resized[1] if dense_on_image else resized[2]
-        keep &= image_share >= image_threshold(image_share)
-    zero = torch.zeros((), dtype=depth.dtype)
-    return torch.where(keep, weighted / weight.clamp(min=1e-12), zero), image_share
+    if share is not None:
+        keep &= share >= image_threshold(share)
+    return torch.where(keep, weighted / weight.clamp(min=1e-12), zero), share
 
 
 def center_crop(depth: torch.Tensor, crop_size) -> torch.Tensor:
@@ -150,13 +162,18 @@ def align_depth(
     >>> align_depth(d, do_pad=True, do_resize=False).tolist()
     [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.0, 0.0, 0.0]]
     """
-    depth = torch.nan_to_num(depth.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    inside = None
-    if do_pad:
-        inside = pad_to_square(torch.ones_like(depth)) if depth.shape[0] != depth.shape[1] else None
+    depth = depth.to(torch.float32)
+    lowest, highest = (float(value) for value in torch.aminmax(depth))
+    if not (math.isfinite(lowest) and math.isfinite(highest)):  # NaN fails both
+        depth = torch.nan_to_num(depth, nan=0.0, posinf=0.0, neginf=0.0)
+    padded_from, inside = None, None
+    if do_pad and depth.shape[0] != depth.shape[1]:
+        padded_from = tuple(depth.shape)
         depth = pad_to_square(depth)
     if do_resize:
-        depth, inside = masked_resize(depth, resize_output_size(depth.shape[0], depth.shape[1], size), inside)
+        depth, inside = masked_resize(depth, resize_output_size(depth.shape[0], depth.shape[1], size), padded_from)
+    elif padded_from is not None:
+        inside = pad_to_square(torch.ones(padded_from))
     if inside is None and return_image_mask:
         inside = torch.ones_like(depth)
     if do_center_crop:
@@ -165,4 +182,4 @@ def align_depth(
     return (depth, inside >= image_threshold(inside)) if return_image_mask else depth
 
 
-__all__ = ["align_depth", "center_crop", "masked_resize", "pad_to_square", "resize_output_size"]
+__all__ = ["align_depth", "center_crop", "image_share", "masked_resize", "pad_to_square", "resize_output_size"]

@@ -135,6 +135,8 @@ def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
     maps without any valid pixel are errors naming the map's `index`.
     """
     array = read_depth_map(depth, index, png_scale)
+    if _dense(array):
+        return array
     finite = np.isfinite(array)
     if (array[finite] < 0).any():
         raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
@@ -173,7 +175,18 @@ def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
     valid = finite & (array > 0)
     if not valid.any():
         raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-    low, high = float(array[valid].min()), float(array[valid].max())
+    check_plausible(float(array[valid].min()), float(array[valid].max()), index, kind)
+    return valid
+
+
+def _dense(array: np.ndarray) -> bool:
+    """Every pixel finite and > 0 (the common case: estimated depth), read from the extremes only."""
+    low, high = float(array.min()), float(array.max())  # NaN propagates and fails both tests
+    return low > 0 and high < np.inf
+
+
+def check_plausible(low: float, high: float, index: int, kind: str) -> None:
+    """Raise naming map `index` when its valid depth `low..high` is implausible for `kind`."""
     if kind == "metric" and not (MIN_METRIC_DEPTH <= low and high <= MAX_METRIC_DEPTH):
         raise ValueError(
             f"depth map {index} has metric depth from {low:.3g} to {high:.3g} m, outside the plausible "
@@ -185,7 +198,6 @@ def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
             f"depth map {index} has inverse depth up to {high:.3g}, above the supported {MAX_INVERSE_DEPTH:g}; "
             "rescale the map (an inverse model only uses its relative values)"
         )
-    return valid
 
 
 def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", index: int = 0,
@@ -196,6 +208,11 @@ def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", ind
     `"metric"` model: meters as given; inverse depth is refused (see `check_depth_kind`).
     """
     check_depth_kind(convention, kind, estimator)
+    if _dense(array):  # fast path: no masks
+        check_plausible(float(array.min()), float(array.max()), index, kind)
+        if convention == "inverse" and kind == "metric":
+            return np.float32(1.0) / array
+        return array.astype(np.float32, copy=False)
     valid = check_depth_range(array, index, kind)
     if convention == "inverse" and kind == "metric":
         return np.divide(1.0, array, out=np.zeros(array.shape, np.float32), where=valid)

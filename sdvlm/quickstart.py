@@ -1,6 +1,6 @@
 """`sdvlm-quickstart`: the whole pipeline on the embedded synthetic data, on a CPU, in minutes.
 
-    sdvlm-quickstart --output_dir outputs/quickstart
+    sdvlm-quickstart --output_dir outputs/quickstart [--family qwen2_5_vl]
 
 1. builds synthetic MSMU (train and held-out test scenes) with all eight MSMU-Bench categories;
 2. builds a tiny SD-VLM from scratch (word-level tokenizer saved with the processor) and trains it
@@ -34,7 +34,7 @@ from .baselines import fit_constant, predict_constant
 from .depth_prompt import add_depth_prompt
 from .evaluation import generate_answers, item_categories, load_for_inference, score_predictions, write_outputs
 from .model_card import update_model_index
-from .presets import TinyPreset, short_system_template
+from .presets import VICUNA_SYSTEM, TinyPreset, short_system_template
 from .report import format_table, plot_per_category
 from .train import SDVLMModelConfig, SDVLMScriptArguments, SDVLMTrainingConfig, filter_categories, train
 
@@ -51,6 +51,9 @@ class QuickstartArguments:
     num_scenes: int | None = field(default=None, metadata={"help": "Synthetic rooms to build (preset default)."})
     seed: int = field(default=0, metadata={"help": "Seed of data, initialisation and data order."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads (default: all cores)."})
+    family: str = field(default="llava", metadata={
+        "help": "Model family of the tiny SD-VLM (a key of modeling_sdvlm.families.FAMILIES).",
+        "choices": ["llava", "qwen2_5_vl", "qwen3_vl", "llava_onevision"]})
 
 
 def build_data(preset: TinyPreset, output_dir: Path) -> Path:
@@ -95,19 +98,24 @@ def cap_per_category(rows, max_items: int, seed: int):
     return order.select(keep)
 
 
-def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path) -> Path:
+def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path, family: str = "llava") -> Path:
     """The shared from-scratch initialisation: processor (tokenizer over the data's questions and
-    answers) and tiny model, saved once so every variant starts from the same weights."""
+    answers) and tiny model of `family`, saved once so every variant starts from the same weights.
+
+    A Qwen token merges 2 x 2 patches, so the Qwen families get half the preset's patch size: the
+    same token grid (and so the same depth grid) as the LLaVA preset."""
     from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
 
     dataset = load_dataset(str(data_dir))
     texts = [text for rows in dataset.values() for name in ("question", "answer") for text in rows[name]]
     # The depth-as-prompt ablation adds "Depths:" and the names of every object in the frame.
     texts += ["Depths:"] + sorted({obj["name"] for rows in dataset.values() for objs in rows["objects"] for obj in objs})
-    processor = build_tiny_processor(texts=texts, image_size=preset.image_size, patch_size=preset.patch_size)
-    processor.chat_template = short_system_template(processor.chat_template)
+    patch_size = preset.patch_size // 2 if family in ("qwen2_5_vl", "qwen3_vl") else preset.patch_size
+    processor = build_tiny_processor(texts=texts, image_size=preset.image_size, patch_size=patch_size, family=family)
+    if VICUNA_SYSTEM in processor.chat_template:  # the Qwen families' ChatML has no system sentence
+        processor.chat_template = short_system_template(processor.chat_template)
     model = build_tiny_model(
-        processor, seed=preset.seed, vision_hidden_size=preset.vision_hidden_size, vision_layers=preset.vision_layers,
+        processor, seed=preset.seed, family=family, vision_hidden_size=preset.vision_hidden_size, vision_layers=preset.vision_layers,
         text_hidden_size=preset.text_hidden_size, text_layers=preset.text_layers, num_heads=preset.num_heads,
         depth_normalization=preset.depth_normalization, depth_scale=preset.depth_scale,
     )
@@ -185,7 +193,7 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
     timings = {}
     start, cpu_start = time.perf_counter(), time.process_time()
     data_dir = build_data(preset, output_dir)
-    init_dir = make_init(preset, data_dir, output_dir / "init")
+    init_dir = make_init(preset, data_dir, output_dir / "init", family=args.family)
     timings["data_and_init"] = time.perf_counter() - start
     test = load_dataset(str(data_dir))["test"]
 
@@ -203,7 +211,7 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
     timings["total"] = time.perf_counter() - start
     # CPU seconds of this process, all threads: on a shared machine wall time is only an upper bound.
     timings["cpu_total"] = time.process_time() - cpu_start
-    report = {**results, "_meta": {"preset": preset.to_dict(), "seconds": {k: round(v, 1) for k, v in timings.items()},
+    report = {**results, "_meta": {"preset": preset.to_dict(), "family": args.family, "seconds": {k: round(v, 1) for k, v in timings.items()},
                                    "num_train_items": len(load_dataset(str(data_dir))["train"]),
                                    "num_test_items": len(test), "torch_threads": torch.get_num_threads()}}
     (output_dir / "results.json").write_text(json.dumps(report, indent=2, default=float))
