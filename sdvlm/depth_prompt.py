@@ -1,60 +1,55 @@
-"""The paper's "depth as prompt" ablation: each object's depth written into the question as text.
+"""The paper's "depth as prompt" ablation: the depth map itself written into the question as text.
 
-For every annotated object of the frame, the depth map is read in a small window around the
-projection of the object's 3D box center (camera frame, x right, y down, z forward, with the
-frame's pinhole intrinsics); the median of the valid pixels there is that object's depth. The
-question then ends with e.g. " Depths: the white table 2.31 m, the chair 1.20 m." and the model,
-trained without DPE, reads depth as text.
+The text is built from the depth map alone, the input every depth model has at test time: the map
+is area-pooled over its valid pixels onto a `grid x grid` raster of the image (the same pooling
+the depth encoding uses, `modeling_sdvlm.depth_encoding.area_pool_depth`) and the cells are
+written in meters, one decimal, row by row from the top left. At the tiny preset's 4x4 grid this
+is exactly the information DPE adds to the 16 image tokens, given to a no-DPE model through text
+instead. No annotation (boxes, names, masks) enters it.
+
+    question + " Depth grid: 2.1 2.3 1.9 1.8 / 2.0 ... ."
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .collator import example_depth
 
-# Window half-size as a fraction of the object's projected smallest extent: small enough to stay
-# on the object, large enough to average over sensor noise.
-WINDOW_FRACTION = 0.25
+DEPTH_PROMPT_GRID = 4
+DEPTH_PROMPT_PREFIX = " Depth grid:"
+ROW_SEPARATOR = "/"
 
 
-def object_region_depth(depth: np.ndarray, intrinsics, center, size) -> float | None:
-    """Median valid depth (meters) around the projected box center; None when it is off-image or
-    the window holds no valid pixel."""
-    fx, fy, cx, cy = (float(value) for value in intrinsics)
-    x, y, z = (float(value) for value in center)
-    if z <= 0:
-        return None
-    u, v = fx * x / z + cx, fy * y / z + cy
+def depth_grid(depth: np.ndarray, grid: int = DEPTH_PROMPT_GRID) -> np.ndarray:
+    """`(grid, grid)` mean of the valid pixels (> 0, finite) under each cell of an `(H, W)` map; NaN
+    where a cell has none."""
+    from modeling_sdvlm.depth_encoding import area_pool_depth, uniform_edges
+
+    depth = np.asarray(depth, dtype=np.float32)
     height, width = depth.shape
-    if not (0 <= u < width and 0 <= v < height):
-        return None
-    radius = max(1, int(WINDOW_FRACTION * fx * min(float(s) for s in size) / z))
-    window = depth[max(0, int(v) - radius) : int(v) + radius + 1, max(0, int(u) - radius) : int(u) + radius + 1]
-    valid = window[window > 0]
-    return float(np.median(valid)) if valid.size else None
+    means, share = area_pool_depth(torch.from_numpy(depth), uniform_edges(height, grid), uniform_edges(width, grid))
+    return np.where(share.numpy() > 0, means.numpy(), np.nan)
 
 
-def depth_prompt_text(example: dict, depth_cache=None) -> str:
-    """' Depths: the <name> <d> m, ...' for the frame's objects, nearest first ('' if none)."""
-    depth = example_depth(example, depth_cache)
-    entries = []
-    for obj in example.get("objects") or []:
-        value = object_region_depth(depth, example["intrinsics"], obj["center"], obj["size"])
-        if value is not None:
-            entries.append((value, obj["name"]))
-    if not entries:
-        return ""
-    entries.sort()
-    return " Depths: " + ", ".join(f"the {name} {value:.2f} m" for value, name in entries) + "."
+def depth_prompt_text(example: dict, depth_cache=None, grid: int = DEPTH_PROMPT_GRID) -> str:
+    """' Depth grid: r0c0 r0c1 ... / r1c0 ... .' in meters ('?' for a cell without valid depth).
+
+    >>> depth_prompt_text({"depth": np.full((8, 8), 2.0, np.float32)}, grid=2)
+    ' Depth grid: 2.0 2.0 / 2.0 2.0 .'
+    """
+    cells = depth_grid(example_depth(example, depth_cache), grid)
+    rows = [" ".join("?" if np.isnan(value) else f"{value:.1f}" for value in row) for row in cells]
+    return f"{DEPTH_PROMPT_PREFIX} " + f" {ROW_SEPARATOR} ".join(rows) + " ."
 
 
-def add_depth_prompt(example: dict, depth_cache=None) -> dict:
+def add_depth_prompt(example: dict, depth_cache=None, grid: int = DEPTH_PROMPT_GRID) -> dict:
     """`datasets.map` function: append the depth text to the question and the first human turn."""
-    text = depth_prompt_text(example, depth_cache)
+    text = depth_prompt_text(example, depth_cache, grid)
     conversations = [dict(turn) for turn in example["conversations"]]
     conversations[0]["value"] = conversations[0]["value"] + text
     return {"question": example["question"] + text, "conversations": conversations}
 
 
-__all__ = ["object_region_depth", "depth_prompt_text", "add_depth_prompt"]
+__all__ = ["DEPTH_PROMPT_GRID", "DEPTH_PROMPT_PREFIX", "depth_grid", "depth_prompt_text", "add_depth_prompt"]
