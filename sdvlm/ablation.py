@@ -1,18 +1,31 @@
-"""`sdvlm-ablation`: the paper's depth ablation at small scale, several seeds, mean and spread.
+"""`sdvlm-ablation`: the paper's ablation (Table 4) and its noise study at small scale, in one command.
 
     sdvlm-ablation --output_dir outputs/ablation
 
-On the quickstart's data and tiny preset (built once), for each seed (initialisation and data
-order) it trains
-- `no_depth`: LLaVA without depth;
-- `dpe_minmax`: DPE with the authors' per-image min-max normalisation (alpha = 100);
-- `dpe_metric`: DPE on metric depth (`depth_normalization="none"`, the preset's scale);
-- `depth_prompt`: no DPE; each object's depth (median of the depth map around its projected
-  center) written into the question as text, in training and at test time;
-and evaluates each on the held-out scenes, the two DPE models also under i.i.d. Gaussian noise on
-the test depth (`+noise<sigma>`, sigma in meters per pixel). The `constant` baseline is fitted
-once. `results.json` maps each variant to the mean over seeds ("msmu_score", "per_category"), the
-standard deviation ("msmu_score_std", "per_category_std") and the per-seed runs.
+On the quickstart's data and tiny preset (all eight MSMU-Bench categories), each row of `ROWS`
+is trained from the same from-scratch initialisation (one per seed) and evaluated on the held-out
+scenes beside the `constant` baseline:
+
+- `no_depth`: no depth at all.
+- `depth_image`: the depth map rendered in grey (fixed 0-10 m range, near = bright) and blended
+  50/50 into the photo: one image, the same image tokens (`sdvlm.depth_image.fuse_depth`).
+- `depth_tokens`: the rendered depth map as a second image through the same vision tower and
+  projector: twice the image tokens (`sdvlm.depth_image.render_depth`).
+- `depth_prompt`: the depth map area-pooled onto the 4x4 token grid, written into the question in
+  meters (`sdvlm.depth_prompt`): DPE's information through text, from the map alone.
+- `dpe_estimated`: DPE on relative depth as the authors feed it: affine-invariant inverse depth
+  (1/d, what a perfect relative estimator such as Depth-Anything-V2 returns up to scale and shift)
+  with their per-image min-max and alpha = 100 (`depth_convention="inverse"`).
+- `dpe`: DPE on metric depth (the quickstart's model).
+- `dpe_cot`: `dpe` trained on the builder's chain-of-thought answers (SD-VLM + CoT); its final
+  value is what the metric reads.
+
+Spread: every row over `--seeds` (initialisation and data order); `no_depth` and `dpe` also over
+`--draws` (other data seeds: other rooms, cameras and questions). Noise: the DPE rows are also
+evaluated with patch-level relative noise on the test depth (`sdvlm.depth_noise`, one log-normal
+factor per token cell; sigma 0.7 halves or doubles a cell at one standard deviation) at each
+`--noise_sigmas`, giving `noise_curve.png`. `results.json` maps each label (`row`, `row+noise<s>`,
+`row@draw<d>`) to the mean and standard deviation over its runs and the runs themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import statistics
 import time
 from dataclasses import dataclass, field, replace
@@ -31,32 +45,53 @@ from transformers import HfArgumentParser
 
 from .presets import TinyPreset
 from .quickstart import build_data, evaluate_constant, evaluate_variant, make_init, train_variant
-from .report import format_table, plot_per_category
+from .report import format_table, plot_noise_curve, plot_per_category
 
 logger = logging.getLogger(__name__)
 
-# name -> train_variant keyword arguments
-TRAINED = {
-    "no_depth": dict(use_depth=False),
-    "dpe_minmax": dict(use_depth=True, depth_normalization="minmax", depth_scale=100.0),
-    "dpe_metric": dict(use_depth=True),
-    "depth_prompt": dict(use_depth=False, depth_prompt=True),
-}
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the ablation: how depth reaches the model (see the module docstring)."""
+
+    name: str
+    train: dict  # `train_variant` keyword arguments
+    inputs: str = "photo"  # "photo", "fused" (depth blended into the photo) or "two_images"
+    cot: bool = False
+    noise: bool = False  # also evaluated under test-depth noise
+    draws: bool = False  # also trained on the other data draws
+
+
+ROWS = (
+    Row("no_depth", dict(use_depth=False), draws=True),
+    Row("depth_image", dict(use_depth=False), inputs="fused"),
+    Row("depth_tokens", dict(use_depth=False), inputs="two_images"),
+    Row("depth_prompt", dict(use_depth=False, depth_prompt=True)),
+    Row("dpe_estimated", dict(use_depth=True, depth_convention="inverse", depth_normalization="minmax",
+                              depth_scale=100.0), noise=True),
+    Row("dpe", dict(use_depth=True), noise=True, draws=True),
+    Row("dpe_cot", dict(use_depth=True), cot=True),
+)
+ROW_NAMES = tuple(row.name for row in ROWS)
 
 
 @dataclass
 class AblationArguments:
     output_dir: str = field(default="outputs/ablation", metadata={"help": "Where everything is written."})
+    rows: list[str] = field(default_factory=lambda: list(ROW_NAMES), metadata={"help": "Rows to run."})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "Training seeds."})
-    noise_sigmas: list[float] = field(default_factory=lambda: [0.25, 1.0],
-                                      metadata={"help": "Test-depth noise std (meters per pixel)."})
+    draws: list[int] = field(default_factory=lambda: [1, 2],
+                             metadata={"help": "Extra data seeds for no_depth and dpe (the main draw is the preset's)."})
+    noise_sigmas: list[float] = field(default_factory=lambda: [0.1, 0.3, 0.5, 0.7],
+                                      metadata={"help": "Patch-level relative test-depth noise levels."})
     max_steps: int | None = field(default=None, metadata={"help": "Training steps per run (preset default)."})
     num_scenes: int | None = field(default=None, metadata={"help": "Synthetic rooms (preset default)."})
+    max_test_items: int | None = field(default=None, metadata={"help": "Held-out questions (preset default)."})
     num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads."})
 
 
 def aggregate(runs: list[dict]) -> dict:
-    """Mean and (sample) standard deviation over seeds of msmu_score and every category."""
+    """Mean and (sample) standard deviation over runs of msmu_score and every category."""
     def spread(values):
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -68,47 +103,108 @@ def aggregate(runs: list[dict]) -> dict:
         "msmu_score_std": spread(scores),
         "per_category": {c: statistics.fmean(v) for c, v in per_category.items()},
         "per_category_std": {c: spread(v) for c, v in per_category.items()},
-        "num_seeds": len(runs),
+        "num_runs": len(runs),
         "runs": runs,
     }
 
 
+def with_depth_images(data_dir: Path, inputs: str, output_dir: Path) -> Path:
+    """A copy of the MSMU folder whose rows carry depth as image(s) (`inputs` "fused" or
+    "two_images"); the depth column is dropped, so nothing else can read it."""
+    from .collator import example_depth
+    from .depth_image import fuse_depth, render_depth
+
+    def transform(example):
+        depth = example_depth(example)
+        if inputs == "fused":
+            return {"image": fuse_depth(example["image"], depth)}
+        return {"depth_image": render_depth(depth, example["image"].size)}
+
+    folder = output_dir / f"msmu-{inputs}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "data").mkdir(parents=True)
+    for split, rows in load_dataset(str(data_dir)).items():
+        rows = rows.map(transform, desc=f"Depth as image ({inputs}, {split})").remove_columns("depth")
+        rows.to_parquet(str(folder / "data" / f"{split}-00000-of-00001.parquet"))
+    return folder
+
+
+def plan(args: AblationArguments) -> list[tuple[Row, int, int]]:
+    """Every (row, seed, draw) the arguments ask for; draw 0 is the preset's data."""
+    unknown = sorted(set(args.rows) - set(ROW_NAMES))
+    if unknown:
+        raise ValueError(f"unknown ablation rows {unknown}; the rows are {list(ROW_NAMES)}")
+    rows = [row for row in ROWS if row.name in args.rows]
+    runs = [(row, seed, 0) for seed in args.seeds for row in rows]
+    runs += [(row, args.seeds[0], draw) for draw in args.draws for row in rows if row.draws]
+    return runs
+
+
 def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> dict:
     preset = preset or TinyPreset()
-    overrides = {key: getattr(args, key) for key in ("max_steps", "num_scenes") if getattr(args, key) is not None}
+    overrides = {key: getattr(args, key) for key in ("max_steps", "num_scenes", "max_test_items")
+                 if getattr(args, key) is not None}
     preset = replace(preset, **overrides)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    data_dir = build_data(preset, output_dir)  # one dataset (preset seed); seeds vary the training
-    test = load_dataset(str(data_dir))["test"]
-    runs: dict[str, list[dict]] = {}
-    for seed in args.seeds:
-        seeded = replace(preset, seed=seed)
-        init_dir = make_init(seeded, data_dir, output_dir / f"seed{seed}" / "init")
-        for name, kwargs in TRAINED.items():
-            run_dir = output_dir / f"seed{seed}" / name
-            model_dir, seconds = train_variant(seeded, data_dir, init_dir, run_dir, **kwargs)
-            evals = [(name, 0.0)]
-            if kwargs["use_depth"]:
-                evals += [(f"{name}+noise{sigma:g}", sigma) for sigma in args.noise_sigmas]
-            for label, sigma in evals:
-                summary = evaluate_variant(model_dir, test, seeded, run_dir / f"eval-{label}", label,
-                                           depth_noise_sigma=sigma, depth_prompt=kwargs.get("depth_prompt", False))
-                runs.setdefault(label, []).append({"seed": seed, "train_seconds": round(seconds, 1), **summary})
-            logger.warning("seed %d %s done after %.0f s", seed, name, time.perf_counter() - start)
-    results = {label: aggregate(label_runs) for label, label_runs in runs.items()}
-    results["constant"] = aggregate([evaluate_constant(data_dir, output_dir / "constant")])
-    report = {**results, "_meta": {"preset": preset.to_dict(), "seeds": list(args.seeds),
-                                   "noise_sigmas": list(args.noise_sigmas), "num_test_items": len(test),
-                                   "seconds": round(time.perf_counter() - start, 1),
-                                   "torch_threads": torch.get_num_threads()}}
+    runs = plan(args)
+    data: dict[tuple[int, bool, str], Path] = {}
+
+    def data_for(draw: int, row: Row) -> Path:
+        """The MSMU folder of one data draw, in the row's form (built once, then reused)."""
+        key = (draw, row.cot, row.inputs)
+        if key not in data:
+            if (draw, row.cot, "photo") not in data:
+                name = f"draw{draw}" + ("-cot" if row.cot else "")
+                data[(draw, row.cot, "photo")] = build_data(replace(preset, seed=preset.seed + draw, cot=row.cot),
+                                                            output_dir / name)
+            base = data[(draw, row.cot, "photo")]
+            data[key] = base if row.inputs == "photo" else with_depth_images(base, row.inputs, base.parent)
+        return data[key]
+
+    results: dict[str, list[dict]] = {}
+    inits: dict[tuple[int, int, bool], Path] = {}
+    for row, seed, draw in runs:
+        data_dir = data_for(draw, row)
+        seeded = replace(preset, seed=seed, cot=row.cot)
+        init_key = (seed, draw, row.cot)
+        if init_key not in inits:  # the vocabulary depends on the data (CoT answers have more words)
+            inits[init_key] = make_init(seeded, data_for(draw, replace(row, inputs="photo")),
+                                        output_dir / f"draw{draw}" / f"init-seed{seed}{'-cot' if row.cot else ''}")
+        run_dir = output_dir / f"draw{draw}" / f"seed{seed}" / row.name
+        model_dir, seconds = train_variant(seeded, data_dir, inits[init_key], run_dir, **row.train)
+        test = load_dataset(str(data_dir))["test"]
+        sigmas = [0.0] + (list(args.noise_sigmas) if row.noise and draw == 0 else [])
+        for sigma in sigmas:
+            label = row.name + (f"+noise{sigma:g}" if sigma else "") + (f"@draw{draw}" if draw else "")
+            summary = evaluate_variant(model_dir, test, seeded, run_dir / f"eval-{label}", label,
+                                       depth_noise_sigma=sigma, depth_noise="patch",
+                                       depth_prompt=row.train.get("depth_prompt", False))
+            results.setdefault(label, []).append({"seed": seed, "draw": draw, "train_seconds": round(seconds, 1),
+                                                  **summary})
+        logger.warning("%s seed %d draw %d done after %.0f s", row.name, seed, draw, time.perf_counter() - start)
+
+    table = {label: aggregate(label_runs) for label, label_runs in results.items()}
+    for name in ("no_depth", "dpe"):  # the spread over data draws, seed fixed
+        over_draws = [run for label, label_runs in results.items() for run in label_runs
+                      if label.split("@")[0] == name and run["seed"] == args.seeds[0]]
+        if len(over_draws) > 1:
+            table[f"{name} (draws)"] = aggregate(over_draws)
+    table["constant"] = aggregate([evaluate_constant(data_for(0, ROWS[0]), output_dir / "constant")])
+    report = {**table, "_meta": {"preset": preset.to_dict(), "rows": [row.name for row in ROWS if row.name in args.rows],
+                                 "seeds": list(args.seeds), "draws": [0, *args.draws],
+                                 "noise_sigmas": list(args.noise_sigmas), "seconds": round(time.perf_counter() - start, 1),
+                                 "torch_threads": torch.get_num_threads()}}
     (output_dir / "results.json").write_text(json.dumps(report, indent=2, default=float))
-    plot_per_category(results, output_dir / "per_category.png", title="Ablation: held-out MSMU success (mean)")
+    main_rows = {label: row for label, row in table.items() if "+noise" not in label and "@draw" not in label}
+    plot_per_category(main_rows, output_dir / "per_category.png", title="Ablation: held-out MSMU success (mean)")
+    plot_noise_curve(table, [0.0, *args.noise_sigmas], output_dir / "noise_curve.png")
     spread = {label: {"msmu_score": row["msmu_score_std"], "per_category": row["per_category_std"]}
-              for label, row in results.items()}
-    print(format_table(results, spread))
-    print(f"seeds {list(args.seeds)}; {report['_meta']['seconds']:.0f} s")
+              for label, row in table.items()}
+    print(format_table(table, spread))
+    print(f"seeds {list(args.seeds)}, draws {[0, *args.draws]}; {report['_meta']['seconds']:.0f} s")
     return report
 
 
@@ -120,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     run_ablation(args)
 
 
-__all__ = ["TRAINED", "AblationArguments", "aggregate", "run_ablation", "main"]
+__all__ = ["Row", "ROWS", "ROW_NAMES", "AblationArguments", "aggregate", "with_depth_images", "plan",
+           "run_ablation", "main"]
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
-from .conversation import render_segments
+from .conversation import example_images, render_segments
 from .depth import depth_to_meters
 from .depth_cache import DepthCache
 from .model_inputs import image_inputs, model_inputs, prompt_adds_bos
@@ -63,8 +63,10 @@ class SDVLMDataCollator(DataCollatorForVisionLanguageModeling):
 
     def torch_call(self, examples: list[dict]) -> dict[str, torch.Tensor]:
         tokenizer = self.processor.tokenizer
-        images = [example["image"].convert("RGB") for example in examples]
-        segments = [render_segments(self.processor, example["conversations"]) for example in examples]
+        per_example = [example_images(example) for example in examples]
+        images = [image for row in per_example for image in row]
+        segments = [render_segments(self.processor, example["conversations"], len(row))
+                    for example, row in zip(examples, per_example)]
         depth = [example_depth(example, self.depth_cache) for example in examples] if self.use_depth else None
         kinds = [example_depth_kind(example, self.depth_cache) for example in examples] if self.use_depth else "metric"
         prompts = [rows[0][0] for rows in segments]

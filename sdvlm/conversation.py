@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataset_builders.msmu.conventions import IMAGE_TOKEN as IMAGE_PLACEHOLDER  # the dataset's image token
 
 
-def conversation_to_messages(conversations: list[dict]) -> list[dict]:
+def conversation_to_messages(conversations: list[dict], num_images: int = 1) -> list[dict]:
     """LLaVA-format turns (`{"from": "human"|"gpt", "value": str}`) -> chat-template messages.
 
-    The `<image>` placeholder of the first human turn becomes an image content item, so the
-    template places the image where the processor expects it.
+    The `<image>` placeholder of the first human turn becomes `num_images` image content items (2
+    for a row with a second, rendered-depth image), so the template places the images where the
+    processor expects them.
 
     >>> conversation_to_messages([{"from": "human", "value": "<image>\\nHow far?"},
     ...                           {"from": "gpt", "value": "2 m"}])[0]["content"]
@@ -39,25 +40,35 @@ def conversation_to_messages(conversations: list[dict]) -> list[dict]:
             if index != 0:
                 raise ValueError(f"turn {index}: only the first human turn may carry {IMAGE_PLACEHOLDER}")
             text = text.replace(IMAGE_PLACEHOLDER, "").strip()
-            content.append({"type": "image"})
+            content += [{"type": "image"}] * num_images
         elif index == 0:
-            content.append({"type": "image"})  # MSMU questions are all about the one image
+            content += [{"type": "image"}] * num_images  # MSMU questions are all about the one image
         content.append({"type": "text", "text": text})
         messages.append({"role": "user", "content": content})
     return messages
 
 
-def question_messages(question: str) -> list[dict]:
-    """The one-turn user message for `question` about one image (the generation prompt)."""
-    return conversation_to_messages([{"from": "human", "value": question}])
+def question_messages(question: str, num_images: int = 1) -> list[dict]:
+    """The one-turn user message for `question` about the image(s) (the generation prompt)."""
+    return conversation_to_messages([{"from": "human", "value": question}], num_images)
 
 
-def render_prompt(processor, question: str) -> str:
-    """The exact text (with one `<image>` placeholder) the model sees before it answers."""
-    return processor.apply_chat_template(question_messages(question), tokenize=False, add_generation_prompt=True)
+def render_prompt(processor, question: str, num_images: int = 1) -> str:
+    """The exact text (one `<image>` placeholder per image) the model sees before it answers."""
+    return processor.apply_chat_template(question_messages(question, num_images), tokenize=False,
+                                         add_generation_prompt=True)
 
 
-def render_segments(processor, conversations: list[dict]) -> list[tuple[str, bool]]:
+def example_images(example: dict) -> list:
+    """The RGB images of one MSMU row: its `image`, then its rendered `depth_image` where the row
+    has one (the depth-as-extra-tokens ablation)."""
+    images = [example["image"].convert("RGB")]
+    if example.get("depth_image") is not None:
+        images.append(example["depth_image"].convert("RGB"))
+    return images
+
+
+def render_segments(processor, conversations: list[dict], num_images: int = 1) -> list[tuple[str, bool]]:
     """Split a rendered conversation into `(text, is_assistant)` segments whose concatenation is the
     full rendered conversation; assistant segments are exactly what the loss is computed on (the
     answer and its end-of-turn `</s>`).
@@ -65,7 +76,7 @@ def render_segments(processor, conversations: list[dict]) -> list[tuple[str, boo
     Relies on the template's prefix property: rendering the first k turns with the generation prompt
     is a prefix of rendering the first k+1 turns. A template without it raises `ValueError`.
     """
-    messages = conversation_to_messages(conversations)
+    messages = conversation_to_messages(conversations, num_images)
     if messages[-1]["role"] != "assistant":
         raise ValueError("conversation must end with an assistant ('gpt') turn to be trained on")
     segments: list[tuple[str, bool]] = []
@@ -84,4 +95,5 @@ def render_segments(processor, conversations: list[dict]) -> list[tuple[str, boo
     return segments
 
 
-__all__ = ["IMAGE_PLACEHOLDER", "conversation_to_messages", "question_messages", "render_prompt", "render_segments"]
+__all__ = ["IMAGE_PLACEHOLDER", "conversation_to_messages", "question_messages", "render_prompt", "example_images",
+           "render_segments"]

@@ -35,6 +35,7 @@ from transformers import HfArgumentParser
 from modeling_sdvlm.depth_inputs import bind_depth_convention
 
 from .collator import example_depth, example_depth_kind
+from .conversation import example_images
 from .model_inputs import question_inputs
 from .depth import add_depth_noise
 from .depth_cache import DepthCache
@@ -113,9 +114,9 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
                 for row, i in zip(rows, chunk)
             ]
             kinds = [example_depth_kind(row, depth_cache) for row in rows]
-        images = [row["image"].convert("RGB") for row in rows]
+        per_row = [example_images(row) for row in rows]
         questions = [row["question"] for row in rows]
-        inputs = question_inputs(processor, images, questions, depth, depth_kind=kinds).to(model.device)
+        inputs = question_inputs(processor, per_row, questions, depth, depth_kind=kinds).to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         answers += [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]

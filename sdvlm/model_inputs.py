@@ -24,12 +24,12 @@ def prompt_adds_bos(processor, prompt: str) -> bool:
 
 
 def model_inputs(processor, images, prompts: list[str], depth=None, depth_kind="metric", padding_side: str = "left"):
-    """Processor outputs (`return_tensors="pt"`) for rendered prompts with one image each.
+    """Processor outputs (`return_tensors="pt"`) for rendered prompts and their images.
 
     Args:
         processor: any family's SD-VLM processor.
-        images: one RGB image per prompt.
-        prompts: rendered prompts (one image placeholder each).
+        images: the RGB images of every prompt in order (one per image placeholder).
+        prompts: rendered prompts (one image placeholder per image).
         depth: None, or one depth map per image.
         depth_kind: what the maps hold (`"metric"` or `"inverse"`, one for all or one per map); the
             processor converts them to the model's depth convention.
@@ -50,9 +50,13 @@ def model_inputs(processor, images, prompts: list[str], depth=None, depth_kind="
 
 
 def question_inputs(processor, images, questions: list[str], depth=None, depth_kind="metric"):
-    """Generation inputs for one question per image: the chat template's prompt, left padding."""
-    prompts = [render_prompt(processor, question) for question in questions]
-    return model_inputs(processor, images, prompts, depth, depth_kind, padding_side="left")
+    """Generation inputs for one question per entry of `images` (an image, or a list of images: the
+    photo and its rendered depth in the depth-as-extra-tokens ablation): the chat template's prompt
+    with one placeholder per image, left padding."""
+    per_question = [list(row) if isinstance(row, (list, tuple)) else [row] for row in images]
+    prompts = [render_prompt(processor, question, len(row)) for question, row in zip(questions, per_question)]
+    flat = [image for row in per_question for image in row]
+    return model_inputs(processor, flat, prompts, depth, depth_kind, padding_side="left")
 
 
 def image_inputs(outputs) -> dict:

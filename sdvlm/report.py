@@ -79,4 +79,39 @@ def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "
     return path
 
 
-__all__ = ["format_table", "plot_per_category"]
+def plot_noise_curve(results: dict[str, dict], sigmas: list[float], path: str | Path,
+                     title: str = "Test-depth noise (patch-level, relative)") -> Path:
+    """msmu_score (percent, mean ± sd over seeds) against the noise sigma, one line per variant that
+    has `<variant>+noise<sigma>` entries in `results` (sigma 0 is the variant itself)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    noisy = sorted({label.split("+noise")[0] for label in results if "+noise" in label})
+    for variant in noisy:
+        labels = [variant if sigma == 0 else f"{variant}+noise{sigma:g}" for sigma in sigmas]
+        points = [(s, results[label]) for s, label in zip(sigmas, labels) if label in results]
+        ax.errorbar([s for s, _ in points], [100 * row["msmu_score"] for _, row in points],
+                    yerr=[100 * row.get("msmu_score_std", 0.0) for _, row in points], marker="o", capsize=3,
+                    label=variant)
+    for variant in ("no_depth", "constant"):
+        if variant in results:
+            ax.axhline(100 * results[variant]["msmu_score"], linestyle="--", linewidth=1, color="grey")
+            ax.annotate(variant, (max(sigmas), 100 * results[variant]["msmu_score"]), fontsize=7, ha="right",
+                        va="bottom", color="grey")
+    ax.set_xlabel("noise sigma (log-normal factor per token cell)")
+    ax.set_ylabel("msmu_score (%)")
+    ax.set_title(title)
+    if noisy:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["format_table", "plot_per_category", "plot_noise_curve"]

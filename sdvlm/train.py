@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 # The language model's linear layers (LLaMA naming), and only those: PEFT full-matches a string
 # target as a regex, so the vision tower's and the projector's linears stay out.
 LM_LINEAR_REGEX = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-KEEP_COLUMNS = ("image", "conversations", "depth", "depth_key")
+KEEP_COLUMNS = ("image", "depth_image", "conversations", "depth", "depth_key")
 
 
 @dataclass
@@ -363,7 +363,7 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
         if script_args.depth_prompt:
             dataset = dataset.map(add_depth_prompt, fn_kwargs={"depth_cache": cache}, desc="Depth as prompt")
     contents = trained_on(dataset)
-    keep = KEEP_COLUMNS if model_args.use_depth else ("image", "conversations")
+    keep = KEEP_COLUMNS if model_args.use_depth else ("image", "depth_image", "conversations")
     dataset = dataset.select_columns([name for name in keep if name in dataset.column_names])
     model = prepare_model(model, model_args)
 
