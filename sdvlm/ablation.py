@@ -180,7 +180,7 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
         for sigma in sigmas:
             label = row.name + (f"+noise{sigma:g}" if sigma else "") + (f"@draw{draw}" if draw else "")
             summary = evaluate_variant(model_dir, test, seeded, run_dir / f"eval-{label}", label,
-                                       depth_noise_sigma=sigma, depth_noise="patch",
+                                       depth_noise_sigma=sigma, depth_noise_grid=preset.image_size // preset.patch_size,
                                        depth_prompt=row.train.get("depth_prompt", False))
             results.setdefault(label, []).append({"seed": seed, "draw": draw, "train_seconds": round(seconds, 1),
                                                   **summary})

@@ -38,6 +38,7 @@ from .collator import example_depth, example_depth_kind
 from .conversation import example_images
 from .model_inputs import question_inputs
 from .depth import add_depth_noise
+from .depth_noise import add_patch_depth_noise
 from .depth_cache import DepthCache
 from .depth_prompt import add_depth_prompt
 from .model_card import update_model_index
@@ -96,11 +97,14 @@ def rows_of(dataset, start: int, stop: int) -> list[dict]:
 
 @torch.no_grad()
 def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new_tokens: int = 24,
-                     depth_noise_sigma: float = 0.0, seed: int = 0, depth_cache: DepthCache | None = None,
-                     indices: list[int] | None = None, progress: bool = True) -> list[str]:
+                     depth_noise_sigma: float = 0.0, depth_noise_grid: int | None = None, seed: int = 0,
+                     depth_cache: DepthCache | None = None, indices: list[int] | None = None,
+                     progress: bool = True) -> list[str]:
     """Greedy answers to `dataset[i]["question"]` for i in `indices` (default: all), batched with
-    left padding. Depth is passed only to a model with `config.use_depth`; the noise of item i is
-    drawn from a generator seeded by (seed, i), so results do not depend on batching or sharding."""
+    left padding. Depth is passed only to a model with `config.use_depth`. Test-depth noise: i.i.d.
+    per pixel (std `depth_noise_sigma` meters), or with `depth_noise_grid` one relative factor per
+    cell of that grid (`sdvlm.depth_noise`); the noise of item i is drawn from a generator seeded by
+    (seed, i), so results do not depend on batching or sharding."""
     use_depth = bool(getattr(model.config, "use_depth", False))
     indices = list(range(len(dataset))) if indices is None else list(indices)
     answers: list[str] = []
@@ -109,10 +113,8 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
         rows = [dataset[i] for i in chunk]
         depth, kinds = None, "metric"
         if use_depth:
-            depth = [
-                add_depth_noise(example_depth(row, depth_cache), depth_noise_sigma, np.random.default_rng([seed, i]))
-                for row, i in zip(rows, chunk)
-            ]
+            depth = [noisy_depth(example_depth(row, depth_cache), depth_noise_sigma, depth_noise_grid,
+                                 np.random.default_rng([seed, i])) for row, i in zip(rows, chunk)]
             kinds = [example_depth_kind(row, depth_cache) for row in rows]
         per_row = [example_images(row) for row in rows]
         questions = [row["question"] for row in rows]
@@ -121,6 +123,11 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         answers += [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
     return answers
+
+
+def noisy_depth(depth: np.ndarray, sigma: float, grid: int | None, rng: np.random.Generator) -> np.ndarray:
+    """The test depth under the requested noise: per pixel (grid None) or per grid cell."""
+    return add_depth_noise(depth, sigma, rng) if grid is None else add_patch_depth_noise(depth, sigma, grid, rng)
 
 
 def item_categories(dataset) -> list[str]:
