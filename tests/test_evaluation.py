@@ -8,7 +8,6 @@ from datasets import load_dataset
 
 from sdvlm.baselines import fit_constant, predict_constant
 from sdvlm.depth import add_depth_noise
-from sdvlm.depth_prompt import depth_prompt_text
 from sdvlm.evaluation import (
     EvalArguments,
     check_trained_convention,
@@ -72,15 +71,6 @@ def test_depth_noise():
     assert add_depth_noise(depth, 0.0, np.random.default_rng(0)) is depth
     with pytest.raises(ValueError, match="sigma must be >= 0"):
         add_depth_noise(depth, -1.0, np.random.default_rng(0))
-
-
-def test_depth_prompt_reads_the_object_depth(tiny):
-    data, _ = tiny
-    row = load_dataset(str(data))["train"][0]
-    z = row["answer_value"][0]
-    text = depth_prompt_text(row)
-    name = row["objects"][0]["name"]
-    assert text == f" Depths: the {name} {z:.2f} m."
 
 
 def test_constant_baseline_fits_the_best_fixed_answer():
