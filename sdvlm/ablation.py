@@ -73,6 +73,8 @@ ROWS = (
     Row("dpe_cot", dict(use_depth=True), cot=True),
 )
 ROW_NAMES = tuple(row.name for row in ROWS)
+# The builder's reasoning answers run to about 200 characters (~90 tokens of the tiny tokenizer).
+COT_MAX_NEW_TOKENS = 96
 
 
 @dataclass
@@ -168,7 +170,8 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
     inits: dict[tuple[int, int, bool], Path] = {}
     for row, seed, draw in runs:
         data_dir = data_for(draw, row)
-        seeded = replace(preset, seed=seed, cot=row.cot)
+        seeded = replace(preset, seed=seed, cot=row.cot,
+                         max_new_tokens=COT_MAX_NEW_TOKENS if row.cot else preset.max_new_tokens)
         init_key = (seed, draw, row.cot)
         if init_key not in inits:  # the vocabulary depends on the data (CoT answers have more words)
             inits[init_key] = make_init(seeded, data_for(draw, replace(row, inputs="photo")),
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     run_ablation(args)
 
 
-__all__ = ["Row", "ROWS", "ROW_NAMES", "AblationArguments", "aggregate", "with_depth_images", "plan",
+__all__ = ["Row", "ROWS", "ROW_NAMES", "COT_MAX_NEW_TOKENS", "AblationArguments", "aggregate", "with_depth_images", "plan",
            "run_ablation", "main"]
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from .collator import example_depth
 DEPTH_PROMPT_GRID = 4
 DEPTH_PROMPT_PREFIX = " Depth grid:"
 ROW_SEPARATOR = "/"
+# What the text adds to a tokenizer's vocabulary (the tiny word-level tokenizer is built from texts).
+DEPTH_PROMPT_WORDS = f"{DEPTH_PROMPT_PREFIX} {ROW_SEPARATOR} ? ."
 
 
 def depth_grid(depth: np.ndarray, grid: int = DEPTH_PROMPT_GRID) -> np.ndarray:
@@ -52,4 +54,4 @@ def add_depth_prompt(example: dict, depth_cache=None, grid: int = DEPTH_PROMPT_G
     return {"question": example["question"] + text, "conversations": conversations}
 
 
-__all__ = ["DEPTH_PROMPT_GRID", "DEPTH_PROMPT_PREFIX", "depth_grid", "depth_prompt_text", "add_depth_prompt"]
+__all__ = ["DEPTH_PROMPT_GRID", "DEPTH_PROMPT_PREFIX", "DEPTH_PROMPT_WORDS", "depth_grid", "depth_prompt_text", "add_depth_prompt"]

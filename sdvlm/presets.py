@@ -44,6 +44,7 @@ class TinyPreset:
     decimals: int = 1
     categories: tuple = CATEGORY_NAMES
     question_kinds: tuple = ()
+    cot: bool = False  # chain-of-thought answers (the builder's reasoning), for the SD-VLM + CoT row
     max_test_items: int = 1600
     # model
     patch_size: int = 8

@@ -31,7 +31,7 @@ from datasets import load_dataset
 from transformers import HfArgumentParser
 
 from .baselines import fit_constant, predict_constant
-from .depth_prompt import add_depth_prompt
+from .depth_prompt import DEPTH_PROMPT_WORDS, add_depth_prompt
 from .evaluation import generate_answers, item_categories, load_for_inference, score_predictions, write_outputs
 from .model_card import update_model_index
 from .presets import VICUNA_SYSTEM, TinyPreset, short_system_template
@@ -69,7 +69,7 @@ def build_data(preset: TinyPreset, output_dir: Path) -> Path:
     )
     build_msmu(source, output_dir=raw, seed=preset.seed, test_fraction=preset.test_fraction,
                qa_per_frame=preset.qa_per_frame, decimals=preset.decimals, categories=list(preset.categories),
-               question_kinds=list(preset.question_kinds) or None, overwrite=True, verbose=False, progress=False)
+               question_kinds=list(preset.question_kinds) or None, cot=preset.cot, overwrite=True, verbose=False, progress=False)
     dataset = load_dataset(str(raw))
     folder = output_dir / "msmu"
     (folder / "data").mkdir(parents=True, exist_ok=True)
@@ -107,9 +107,12 @@ def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path, family: str = 
     from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
 
     dataset = load_dataset(str(data_dir))
-    texts = [text for rows in dataset.values() for name in ("question", "answer") for text in rows[name]]
-    # The depth-as-prompt ablation adds "Depths:" and the names of every object in the frame.
-    texts += ["Depths:"] + sorted({obj["name"] for rows in dataset.values() for objs in rows["objects"] for obj in objs})
+    # The questions, every assistant turn (chain-of-thought answers carry more words than the
+    # `answer` column), and the words the depth-as-prompt ablation writes.
+    texts = [text for rows in dataset.values() for text in rows["question"]]
+    texts += [turn["value"] for rows in dataset.values() for turns in rows["conversations"] for turn in turns
+              if turn["from"] == "gpt"]
+    texts += [DEPTH_PROMPT_WORDS]
     patch_size = preset.patch_size // 2 if family in ("qwen2_5_vl", "qwen3_vl") else preset.patch_size
     processor = build_tiny_processor(texts=texts, image_size=preset.image_size, patch_size=patch_size, family=family)
     if VICUNA_SYSTEM in processor.chat_template:  # the Qwen families' ChatML has no system sentence
@@ -126,7 +129,7 @@ def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path, family: str = 
 
 def train_variant(preset: TinyPreset, data_dir: Path, init_dir: Path, output_dir: Path, *, use_depth: bool,
                   depth_normalization: str | None = None, depth_scale: float | None = None,
-                  depth_prompt: bool = False) -> tuple[Path, float]:
+                  depth_convention: str | None = None, depth_prompt: bool = False) -> tuple[Path, float]:
     """Full fine-tuning of the tiny init; returns (checkpoint folder, seconds)."""
     start = time.perf_counter()
     script_args = SDVLMScriptArguments(dataset_name=str(data_dir), depth_prompt=depth_prompt)
@@ -138,7 +141,7 @@ def train_variant(preset: TinyPreset, data_dir: Path, init_dir: Path, output_dir
     )
     model_args = SDVLMModelConfig(
         model_name_or_path=str(init_dir), use_peft=False, freeze_vision_tower=False, use_depth=use_depth,
-        depth_normalization=depth_normalization, depth_scale=depth_scale,
+        depth_normalization=depth_normalization, depth_scale=depth_scale, depth_convention=depth_convention,
     )
     train(script_args, training_args, model_args)
     return output_dir, time.perf_counter() - start
@@ -150,16 +153,19 @@ def summarize(scores: dict, **extra) -> dict:
 
 
 def evaluate_variant(model_dir: Path, test, preset: TinyPreset, output_dir: Path, label: str, *,
-                     depth_noise_sigma: float = 0.0, depth_prompt: bool = False) -> dict:
+                     depth_noise_sigma: float = 0.0, depth_noise_grid: int | None = None,
+                     depth_prompt: bool = False) -> dict:
     """Greedy answers on the held-out split; writes the evaluation folder; returns the summary."""
     start = time.perf_counter()
     model, processor = load_for_inference(model_dir)
     if depth_prompt:
         test = test.map(add_depth_prompt, desc="Depth as prompt")
     predictions = generate_answers(model, processor, test, batch_size=64, max_new_tokens=preset.max_new_tokens,
-                                   depth_noise_sigma=depth_noise_sigma, seed=preset.seed)
+                                   depth_noise_sigma=depth_noise_sigma, depth_noise_grid=depth_noise_grid,
+                                   seed=preset.seed)
     scores, items = score_predictions(predictions, test)
     write_outputs(output_dir, scores, items, {"model": str(model_dir), "depth_noise_sigma": depth_noise_sigma,
+                                              "depth_noise_grid": depth_noise_grid,
                                               "depth_prompt": depth_prompt}, label)
     return summarize(scores, eval_seconds=round(time.perf_counter() - start, 1), num_test_items=len(test))
 

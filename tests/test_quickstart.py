@@ -65,23 +65,3 @@ def test_quickstart_micro(tmp_path, capsys):
         assert all(value is not None for value in outputs) and "no_depth_best" in outputs[-1]
     finally:
         app.demo.close()
-
-
-def test_ablation_micro(tmp_path):
-    from sdvlm.ablation import AblationArguments, run_ablation
-
-    preset = TinyPreset(num_scenes=4, frames_per_scene=2, test_fraction=0.5, qa_per_frame=10, max_steps=1,
-                        batch_size=4, text_hidden_size=32, vision_hidden_size=16, max_test_items=4)
-    run_ablation(AblationArguments(output_dir=str(tmp_path), seeds=[0, 1], noise_sigmas=[0.5]), preset)
-    results = json.loads((tmp_path / "results.json").read_text())
-    expected = {"no_depth", "dpe_minmax", "dpe_metric", "depth_prompt", "dpe_minmax+noise0.5",
-                "dpe_metric+noise0.5", "constant", "_meta"}
-    assert set(results) == expected
-    for label in expected - {"_meta", "constant"}:
-        row = results[label]
-        assert row["num_seeds"] == 2 and [run["seed"] for run in row["runs"]] == [0, 1]
-        mean = sum(run["msmu_score"] for run in row["runs"]) / 2
-        assert abs(row["msmu_score"] - mean) < 1e-12 and row["msmu_score_std"] >= 0
-    assert json.loads((tmp_path / "seed1" / "dpe_minmax" / "config.json").read_text())["depth_normalization"] == "minmax"
-    prompted = json.loads((tmp_path / "seed0" / "depth_prompt" / "eval-depth_prompt" / "results.json").read_text())
-    assert all("Depths: the " in item["question"] for item in prompted["items"])
