@@ -17,7 +17,8 @@ def ablation(tmp_path_factory):
     out = tmp_path_factory.mktemp("ablation")
     preset = TinyPreset(num_scenes=8, frames_per_scene=2, test_fraction=0.25, qa_per_frame=16, max_steps=1,
                         batch_size=4, text_hidden_size=32, vision_hidden_size=16, max_test_items=24)
-    run_ablation(AblationArguments(output_dir=str(out), seeds=[0, 1], draws=[1], noise_sigmas=[0.7]), preset)
+    run_ablation(AblationArguments(output_dir=str(out), seeds=[0, 1], draws=[1], noise_sigmas=[0.7], max_steps=1),
+                 preset)
     return out, json.loads((out / "results.json").read_text())
 
 
