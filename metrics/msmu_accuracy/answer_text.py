@@ -62,10 +62,11 @@ _NON_LENGTH_UNIT_RE = re.compile(
     r"|seconds?\b|secs?\b|minutes?\b|mins?\b|hours?\b|hrs?\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b"
     r"|mph\b|kph\b|kmh\b|kilograms?\b|kgs?\b|grams?\b|lbs?\b|pounds?\b|liters?\b|litres?\b|fps\b|frames?\b"
 )
-_NON_LENGTH_KEY_RE = re.compile(
-    r"%|°|\^|²|³|per|pix|px|time|o'?cl|deg|sq|cu|sec|min|hour|hr|day|week|month|year|yr|mph|kph|kmh|kilo|kg|gram|lb"
-    r"|pound|lit|fps|frame"
-)
+@lru_cache(maxsize=512)
+def _non_length_key_re(present: frozenset[str]) -> re.Pattern:
+    """Where a unit among the `present` non-length words or symbols starts (a literal alternation)."""
+    keys = sorted(present, key=len, reverse=True)
+    return re.compile("|".join(re.escape(k) + (f"(?<![a-z]{re.escape(k)})" if k.isalpha() else "") for k in keys))
 _NUMBER_RANGE = rf"(?<![\w.]){_NUMBER}(?:\s*(?:-|to|or|~)\s*{_NUMBER})?\s*(?:-\s*)?"
 _NUMBER_BEFORE_RE = re.compile(rf"{_NUMBER_RANGE}$")
 _NUMBER_UNIT_BEFORE_RE = re.compile(rf"{_NUMBER_RANGE}(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?)\s*$")
@@ -79,13 +80,16 @@ _NON_LENGTH_WORDS = frozenset(
 _NON_LENGTH_SYMBOLS = ("%", "°", "^", "²", "³")
 
 
-def _blank_non_length(text: str) -> tuple[str, list[str]]:
-    """Blank every number (or range) followed by a non-length unit; also return what was blanked."""
+def _blank_non_length(text: str, present: frozenset[str]) -> tuple[str, list[str]]:
+    """Blank every number (or range) followed by a non-length unit among `present` (words or
+    symbols of the text); also return what was blanked."""
     pieces, blanked, end = [], [], 0
-    for key in _NON_LENGTH_KEY_RE.finditer(text):
+    for key in _non_length_key_re(present).finditer(text):
         at = key.start()
-        if at < end or (text[at].isalpha() and at > 0 and text[at - 1].isalpha()):
-            continue  # inside the last blank, or inside a word ("supercubic")
+        if key.group(0) == "clock" and text.startswith("o", at - 2 if text.startswith("'", at - 1) else at - 1):
+            at -= 2 if text.startswith("'", at - 1) else 1  # "o'clock", "oclock"
+        if at < end:
+            continue  # inside the last blank
         unit = _NON_LENGTH_UNIT_RE.match(text, at)
         if unit is None:
             continue
@@ -183,8 +187,9 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
     if "(" in text:
         text = _COORDINATES_RE.sub(_BLANK, text)
     blanked: list[str] = []
-    if words & _NON_LENGTH_WORDS or any(symbol in text for symbol in _NON_LENGTH_SYMBOLS):
-        text, blanked = _blank_non_length(text)
+    present = (words & _NON_LENGTH_WORDS) | {symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text}
+    if present:
+        text, blanked = _blank_non_length(text, frozenset(present))
     non_length = _leading_numbers(blanked) if blanked else frozenset()
     if "/" in text:
         text = _MIXED_FRACTION_RE.sub(_mixed, text)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -106,7 +107,7 @@ _DIMENSION_RE = re.compile(r"\b(length|width|height|depth)\b")
 _ABBREVIATED = frozenset({"ft", "in", "yd", "mi"})
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
 _RANGE_SEPS = frozenset({"-", "to", "~", "or"})
-_WORD_RE = re.compile(r"[a-z]+")
+_NOT_LETTERS = {ord(c): " " for c in string.punctuation + string.digits + "°²³…"}
 # Implicit smaller unit after a bare number: "5 feet 3" (inches), "one meter twenty" (cm).
 _IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
 
@@ -120,7 +121,9 @@ def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
         # Q-Spatial's format is an explicit answer: mark it as one.
         text = _SCALAR_RE.sub(r" answer: \1 ", text)
         text = _UNIT_TAG_RE.sub(r" \1 ", text)
-    words = frozenset(_WORD_RE.findall(text))  # the text is lower case already: `answer_words` without lower()
+    # The answer's words (`number_words.answer_words`): the text is lower case already, and a
+    # translate + split is several times faster than a regex findall.
+    words = frozenset(text.translate(_NOT_LETTERS).split())
     return (*clean_answer(words_to_digits(text, words), words), words)
 
 
