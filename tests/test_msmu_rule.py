@@ -5,6 +5,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrics.msmu_accuracy.categories import MSMU_CATEGORIES, canonical_category
 from metrics.msmu_accuracy.msmu_accuracy import MsmuAccuracy
@@ -80,3 +82,24 @@ def test_none_predictions_score_the_same_through_evaluate_and_the_direct_api():
         predictions=predictions, references=references, categories=categories, return_per_item=True
     )
     assert through == direct and direct["parse_failures"] == 2
+
+
+_FRAGMENTS = [
+    "hundred ", "dozen ", "1e309", "1e308 km", "[0]", "Region [1]", "<region2>", "**", "\n1. ", "\nA) ", "3/4",
+    " of a meter", "9 o'clock", "25 m^2", "2 m²", " x ", "-", "between 2 and ", "two and a half", "not ", "\\boxed{",
+    "}", "%", "(1000, 360)", "[...]", "17.3", " inches", " feet", " cm", "0.5 m", "one of the", "the two regions",
+    "Therefore, ", "Answer:", "s?s?", "yes", "no", "left", "taller", ",", ".", "\n", "360 pixels", "½", "\u2212",
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.sampled_from(_FRAGMENTS), max_size=25), question=st.sampled_from([None, "How tall is it?", "How many chairs?"]))
+def test_fuzzed_answers_of_real_fragments_never_crash_and_give_valid_json(parts, question):
+    prediction = "".join(parts)
+    references = ["1.5 m", "0.8 m x 0.6 m x 0.5 m", "3", "yes", "Region [0] is to the left of Region [1].", "0.1 m"]
+    categories = ["absolute_distance", "scale_estimation", "count", "zero", "relative_position", "grounding"]
+    result = compute_msmu_accuracy(
+        [prediction] * 6, references, categories, questions=[question] * 6, return_per_item=True
+    )
+    json.dumps(result, allow_nan=False)
+    assert 0.0 <= result["msmu_score"] <= 1.0 and 0.0 <= result["ambiguous_share"] <= 1.0
