@@ -59,12 +59,23 @@ def requested_engine(env=None) -> str | None:
     return asked[0] if asked else None
 
 
-def check_distributed(accelerator, env=None) -> None:
-    """Raise `DistributedSetupError` when the process group or engine differs from the request."""
+def _sharded(accelerator) -> bool:
+    """Whether parameters are split across ranks (FSDP, ZeRO-3): no rank holds the whole model."""
+    kind = accelerator.distributed_type.value
+    return kind == "FSDP" or (kind == "DEEPSPEED" and accelerator.state.deepspeed_plugin.zero_stage == 3)
+
+
+def check_distributed(accelerator, env=None, save_merged: bool = False) -> None:
+    """Raise `DistributedSetupError` when the process group or engine differs from the request, or
+    when `--save_merged` asks to merge LoRA into parameters that are sharded."""
     from accelerate import DistributedType
 
     env = os.environ if env is None else env
     got = accelerator.distributed_type
+    if save_merged and _sharded(accelerator):
+        raise DistributedSetupError(
+            f"--save_merged merges LoRA into the full weights, which {got.value} shards across ranks; save the "
+            "adapter (the default) and merge it afterwards in one process (PeftModel.merge_and_unload)")
     launched = next((int(env[name]) for name in WORLD_SIZE_ENV if name in env), None)
     if launched is not None and launched != accelerator.num_processes:
         raise DistributedSetupError(
@@ -148,9 +159,7 @@ def gathered_state_dict(trainer) -> dict | None:
     Collective: every rank must call it (ZeRO-3 needs `stage3_gather_16bit_weights_on_model_save`).
     """
     accelerator = trainer.accelerator
-    kind = accelerator.distributed_type.value
-    sharded = kind == "FSDP" or (kind == "DEEPSPEED" and accelerator.state.deepspeed_plugin.zero_stage == 3)
-    return accelerator.get_state_dict(trainer.model_wrapped) if sharded else None
+    return accelerator.get_state_dict(trainer.model_wrapped) if _sharded(accelerator) else None
 
 
 def launch_env(config_file: str | Path, launch_args: tuple[str, ...] = ()):

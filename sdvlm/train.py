@@ -376,7 +376,8 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
         model=model, args=training_args, train_dataset=dataset, processing_class=processor,
         data_collator=collator, callbacks=callbacks,
     )
-    check_distributed(trainer.accelerator)  # never a silent fallback to fewer processes or plain DDP
+    # Never a silent fallback to fewer processes or plain DDP.
+    check_distributed(trainer.accelerator, save_merged=model_args.use_peft and script_args.save_merged)
     resume = training_args.resume_from_checkpoint
     if isinstance(resume, str) and resume.lower() in ("true", "latest"):
         resume = get_last_checkpoint(training_args.output_dir)

@@ -160,6 +160,11 @@ def test_check_distributed_names_what_was_asked_and_got():
         check_distributed(fake_accelerator(DistributedType.NO, 1), {"WORLD_SIZE": "2"})
     with pytest.raises(DistributedSetupError, match="started one process"):
         check_distributed(fake_accelerator(DistributedType.NO, 1), {"MASTER_ADDR": "127.0.0.1", "ACCELERATE_USE_CPU": "True"})
+    zero3 = SimpleNamespace(distributed_type=DistributedType.DEEPSPEED, num_processes=2, device=torch.device("cpu"),
+                            state=SimpleNamespace(deepspeed_plugin=SimpleNamespace(zero_stage=3)))
+    check_distributed(zero3, {"WORLD_SIZE": "2", "ACCELERATE_USE_DEEPSPEED": "true"})
+    with pytest.raises(DistributedSetupError, match="--save_merged merges LoRA into the full weights, which DEEPSPEED"):
+        check_distributed(zero3, {"WORLD_SIZE": "2", "ACCELERATE_USE_DEEPSPEED": "true"}, save_merged=True)
     with pytest.raises(DistributedSetupError, match="asked for DEEPSPEED but accelerate set up MULTI_CPU"):
         check_distributed(fake_accelerator(DistributedType.MULTI_CPU, 2),
                           {"WORLD_SIZE": "2", "ACCELERATE_USE_DEEPSPEED": "true"})
