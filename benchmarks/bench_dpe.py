@@ -1,13 +1,15 @@
-"""Cost of the depth encoding: SD-VLM with depth vs LLaVA without, same weights and inputs.
+"""Cost of the depth encoding: SD-VLM with depth vs the plain model without, same weights and inputs.
 
-For a small and a medium config, `forward` and `generate` of `LlavaForConditionalGeneration` and
-`SDVLMForConditionalGeneration` (with `depth_values`) run in interleaved repeats in one process, so
-machine noise hits both alike; each ratio is the median over repeats of time(SD-VLM) / time(LLaVA).
-The last line is the worst ratio over the configs:
+Per family (LLaVA-1.5; LLaVA-OneVision with an anyres-tiled non-square image) and for a small and a
+medium config, `forward` and `generate` of the plain transformers class and the SD-VLM class (with
+`depth_values`) run in interleaved repeats in one process, so machine noise hits both alike; each
+ratio is the median over repeats of time(SD-VLM) / time(plain). The last line is the worst ratio
+over the families and configs:
 
     forward_overhead_ratio=<x> generate_overhead_ratio=<y>
 
-Run: `python benchmarks/bench_dpe.py [--repeats 15 --threads 1]` (CPU, under 2 minutes).
+Run: `python benchmarks/bench_dpe.py [--repeats 15 --threads 1 --families llava llava_onevision]`
+(CPU, a few minutes).
 """
 
 import argparse
@@ -16,9 +18,24 @@ import time
 
 import torch
 from tqdm import tqdm
-from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
+from transformers import (
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaOnevisionConfig,
+    LlavaOnevisionForConditionalGeneration,
+    Qwen2Config,
+    SiglipVisionConfig,
+)
 
-from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration
+from modeling_sdvlm import (
+    SDVLMConfig,
+    SDVLMForConditionalGeneration,
+    SDVLMLlavaOnevisionConfig,
+    SDVLMLlavaOnevisionForConditionalGeneration,
+)
+from modeling_sdvlm.tiny_llava_onevision import tiny_pinpoints
 
 CONFIGS = {
     # name: (vision width, vision layers, image size, patch, text width, text layers, vocab)
@@ -69,6 +86,59 @@ def build_pair(name):
     return llava, sdvlm, inputs, depth
 
 
+def build_llava_onevision_pair(name):
+    """OneVision at the config's sizes: a 1.5 x 1.8-tile image -> base + 2 x 2 tiles, unpadded, row newlines."""
+    vision, vision_layers, tile, patch, text, text_layers, vocab = CONFIGS[name]
+    kwargs = dict(
+        vision_config=SiglipVisionConfig(
+            hidden_size=vision,
+            intermediate_size=vision * 4,
+            num_hidden_layers=vision_layers,
+            num_attention_heads=4,
+            image_size=tile,
+            patch_size=patch,
+            vision_use_head=False,
+        ),
+        text_config=Qwen2Config(
+            vocab_size=vocab,
+            hidden_size=text,
+            intermediate_size=text * 3,
+            num_hidden_layers=text_layers,
+            num_attention_heads=8,
+            num_key_value_heads=8,
+            pad_token_id=0,
+            eos_token_id=2,
+        ),
+        image_token_index=vocab - 1,
+        video_token_index=vocab - 2,
+        image_grid_pinpoints=tiny_pinpoints(tile),
+    )
+    torch.manual_seed(0)
+    sdvlm = SDVLMLlavaOnevisionForConditionalGeneration(SDVLMLlavaOnevisionConfig(**kwargs)).eval()
+    plain = LlavaOnevisionForConditionalGeneration(LlavaOnevisionConfig(**kwargs)).eval()
+    plain.load_state_dict(sdvlm.state_dict())
+    image_sizes = torch.tensor([[tile * 3 // 2, tile * 9 // 5]] * BATCH)
+    tiles = max(sdvlm.model.tiles_per_image(image_sizes))
+    generator = torch.Generator().manual_seed(0)
+    pixel_values = torch.randn(BATCH, tiles, 3, tile, tile, generator=generator)
+    with torch.no_grad():
+        tokens = plain.model.get_image_features(pixel_values, image_sizes).pooler_output[0].shape[0]
+    text_ids = torch.randint(3, vocab - 2, (BATCH, TEXT_TOKENS), generator=generator)
+    input_ids = torch.cat([text_ids[:, :4], torch.full((BATCH, tokens), vocab - 1), text_ids[:, 4:]], dim=1)
+    inputs = {
+        "input_ids": input_ids,
+        "attention_mask": torch.ones_like(input_ids),
+        "pixel_values": pixel_values,
+        "image_sizes": image_sizes,
+    }
+    grid = tile // patch
+    depth = torch.rand(BATCH, tiles, grid, grid, generator=generator) * 5 + 0.1
+    return plain, sdvlm, inputs, depth
+
+
+FAMILIES = {"llava": build_pair, "llava_onevision": build_llava_onevision_pair}
+
+
 def timed(function):
     start = time.perf_counter()
     function()
@@ -76,8 +146,8 @@ def timed(function):
 
 
 @torch.no_grad()
-def measure(name, repeats):
-    llava, sdvlm, inputs, depth = build_pair(name)
+def measure(family, name, repeats):
+    llava, sdvlm, inputs, depth = FAMILIES[family](name)
     gen = dict(max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False)
     runs = {
         "forward": (lambda: llava(**inputs), lambda: sdvlm(**inputs, depth_values=depth)),
@@ -87,7 +157,7 @@ def measure(name, repeats):
     for kind, (run_llava, run_sdvlm) in runs.items():
         run_llava(), run_sdvlm()  # warm-up
         times = {"llava": [], "sdvlm": []}
-        for repeat in tqdm(range(repeats), desc=f"{name} {kind}", leave=False):
+        for repeat in tqdm(range(repeats), desc=f"{family} {name} {kind}", leave=False):
             # Alternate which goes first so neither always runs on a warmer cache.
             order = (("llava", run_llava), ("sdvlm", run_sdvlm))
             for label, run in order if repeat % 2 == 0 else order[::-1]:
@@ -97,7 +167,8 @@ def measure(name, repeats):
         # the machine's load, so their ratio is steadier than a ratio of separate medians.
         ratios[kind] = statistics.median(s / l for s, l in zip(times["sdvlm"], times["llava"]))
         print(
-            f"{name:>6} {kind:>8}: llava {llava_median * 1e3:8.2f} ms  sdvlm+depth {sdvlm_median * 1e3:8.2f} ms  "
+            f"{family:>15} {name:>6} {kind:>8}: plain {llava_median * 1e3:8.2f} ms  "
+            f"sdvlm+depth {sdvlm_median * 1e3:8.2f} ms  "
             f"ratio {ratios[kind]:.4f}"
         )
     return ratios
@@ -108,9 +179,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=15, help="interleaved repeats per measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = least noisy)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    results = {name: measure(name, args.repeats) for name in args.configs}
+    results = {
+        (family, name): measure(family, name, args.repeats) for family in args.families for name in args.configs
+    }
     worst_forward = max(result["forward"] for result in results.values())
     worst_generate = max(result["generate"] for result in results.values())
     print(f"forward_overhead_ratio={worst_forward:.4f} generate_overhead_ratio={worst_generate:.4f}")
