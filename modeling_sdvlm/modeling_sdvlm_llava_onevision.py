@@ -16,13 +16,14 @@ import inspect
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 from transformers import LlavaOnevisionForConditionalGeneration, LlavaOnevisionModel
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.models.llava_onevision.modeling_llava_onevision import image_size_to_num_patches
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
 
 from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
-from .depth_encoding import add_depth_encoding, encode_token_depth
+from .depth_encoding import add_depth_encoding, depth_positional_encoding, fill_empty_cells, normalize_depth
 from .depth_inputs import check_depth_values
 
 # Channels packed like the features: depth (0 = none), "has depth", "is a visual token".
@@ -80,7 +81,8 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
         """
         if torch.is_tensor(depth_values):
             check_depth_values(depth_values, self.config.depth_convention)  # float, in its convention, plausible
-        cells = self._depth_cells(depth_values, image_sizes, batch_num_images)
+        counts = self.tiles_per_image(image_sizes, batch_num_images)
+        cells = self._depth_cells(depth_values, counts)
         cells = cells.to(device=self.image_newline.device, dtype=torch.float32)
         cells = torch.nan_to_num(cells, nan=0.0, posinf=0.0, neginf=0.0).flatten(1)
         if bool((cells < 0).any()):
@@ -88,22 +90,19 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
         channels = torch.stack([cells, (cells > 0).to(torch.float32), torch.ones_like(cells)], dim=-1)
         if num_extra_tokens:
             channels = F.pad(channels, (0, 0, num_extra_tokens, 0))
-        per_image = torch.split(channels, self.tiles_per_image(image_sizes, batch_num_images), dim=0)
-        packed, _ = self.pack_image_features(
-            list(per_image),
+        packed, lengths = self.pack_image_features(
+            list(torch.split(channels, counts, dim=0)),
             image_sizes,
             image_newline=channels.new_zeros(_PACK_CHANNELS),
             vision_aspect_ratio=vision_aspect_ratio,
         )
-        values, visual = [], []
-        for tokens in packed:
-            weighted, weight, is_visual = tokens.unbind(-1)
-            values.append(torch.where(weight > 0, weighted / weight.clamp(min=1e-12), 0.0))
-            visual.append(is_visual > 0.5)
-        return values, visual
+        weighted, weight, is_visual = torch.cat(packed).unbind(-1)
+        values = torch.where(weight > 0, weighted / weight.clamp(min=1e-12), 0.0)
+        lengths = lengths.tolist()
+        return list(values.split(lengths)), list((is_visual > 0.5).split(lengths))
 
-    def _depth_cells(self, depth_values, image_sizes, batch_num_images) -> torch.Tensor:
-        """`(total_tiles, grid, grid)`: the real tiles of every image, batch-padding tiles dropped."""
+    def _depth_cells(self, depth_values, counts: list[int]) -> torch.Tensor:
+        """`(total_tiles, grid, grid)`: the real tiles of every image (`counts` per image), batch padding dropped."""
         grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
         if not torch.is_tensor(depth_values) or depth_values.dim() not in (3, 4):
             shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
@@ -116,7 +115,6 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
                 f"depth_values hold {tuple(depth_values.shape[-2:])} cells per tile but the vision tower has "
                 f"{(grid, grid)} patches per tile; pass the processor's depth_values (pooled per patch)"
             )
-        counts = self.tiles_per_image(image_sizes, batch_num_images)
         if depth_values.dim() == 3:
             if depth_values.shape[0] != sum(counts):
                 raise ValueError(
@@ -188,12 +186,13 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
                     f"image {index}: {feature.shape[0]} image features but its depth packs to {value.shape[0]} tokens; "
                     "the depth tiles do not match the image tiles"
                 )
-        encodings = []
-        for index, (value, is_visual) in enumerate(zip(values, visual)):
-            encoding = value.new_zeros(len(value), self.config.text_config.hidden_size)
-            encoding[is_visual] = encode_token_depth(value[is_visual], self.config, index)
-            encodings.append(encoding)
-        outputs.pooler_output = add_depth_encoding(features, encodings)
+        # All images at once, one row each: newline (and batch-padding) tokens hold 0 like empty cells,
+        # so they take the image's mean, inside its range (min-max unchanged); then they are zeroed.
+        grid = fill_empty_cells(pad_sequence(values, batch_first=True))
+        grid = normalize_depth(grid, self.config.depth_normalization, self.config.depth_scale)
+        encoding = depth_positional_encoding(grid, self.config.text_config.hidden_size, self.config.depth_pe_base)
+        encoding = encoding * pad_sequence(visual, batch_first=True)[..., None]
+        outputs.pooler_output = add_depth_encoding(features, [pe[: len(v)] for pe, v in zip(encoding, values)])
         return outputs
 
     def forward(
