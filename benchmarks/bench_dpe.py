@@ -45,27 +45,36 @@ CONFIGS = {
 BATCH, TEXT_TOKENS, NEW_TOKENS = 2, 24, 8
 
 
-def build_pair(name):
+def tower_kwargs(name):
+    """`(vision, text)` config kwargs of a size in CONFIGS, shared by the families' tower classes."""
     vision, vision_layers, image, patch, text, text_layers, vocab = CONFIGS[name]
+    vision_kwargs = dict(
+        hidden_size=vision,
+        intermediate_size=vision * 4,
+        num_hidden_layers=vision_layers,
+        num_attention_heads=4,
+        image_size=image,
+        patch_size=patch,
+    )
+    text_kwargs = dict(
+        vocab_size=vocab,
+        hidden_size=text,
+        intermediate_size=text * 3,
+        num_hidden_layers=text_layers,
+        num_attention_heads=8,
+        num_key_value_heads=8,
+        pad_token_id=0,
+        eos_token_id=2,
+    )
+    return vision_kwargs, text_kwargs
+
+
+def build_pair(name):
+    _, _, image, patch, _, _, vocab = CONFIGS[name]
+    vision_kwargs, text_kwargs = tower_kwargs(name)
     kwargs = dict(
-        vision_config=CLIPVisionConfig(
-            hidden_size=vision,
-            intermediate_size=vision * 4,
-            num_hidden_layers=vision_layers,
-            num_attention_heads=4,
-            image_size=image,
-            patch_size=patch,
-        ),
-        text_config=LlamaConfig(
-            vocab_size=vocab,
-            hidden_size=text,
-            intermediate_size=text * 3,
-            num_hidden_layers=text_layers,
-            num_attention_heads=8,
-            num_key_value_heads=8,
-            pad_token_id=0,
-            eos_token_id=2,
-        ),
+        vision_config=CLIPVisionConfig(**vision_kwargs),
+        text_config=LlamaConfig(**text_kwargs),
         image_token_index=vocab - 1,
         image_seq_length=(image // patch) ** 2,
     )
@@ -88,27 +97,11 @@ def build_pair(name):
 
 def build_llava_onevision_pair(name):
     """OneVision at the config's sizes: a 1.5 x 1.8-tile image -> base + 2 x 2 tiles, unpadded, row newlines."""
-    vision, vision_layers, tile, patch, text, text_layers, vocab = CONFIGS[name]
+    _, _, tile, patch, _, _, vocab = CONFIGS[name]
+    vision_kwargs, text_kwargs = tower_kwargs(name)
     kwargs = dict(
-        vision_config=SiglipVisionConfig(
-            hidden_size=vision,
-            intermediate_size=vision * 4,
-            num_hidden_layers=vision_layers,
-            num_attention_heads=4,
-            image_size=tile,
-            patch_size=patch,
-            vision_use_head=False,
-        ),
-        text_config=Qwen2Config(
-            vocab_size=vocab,
-            hidden_size=text,
-            intermediate_size=text * 3,
-            num_hidden_layers=text_layers,
-            num_attention_heads=8,
-            num_key_value_heads=8,
-            pad_token_id=0,
-            eos_token_id=2,
-        ),
+        vision_config=SiglipVisionConfig(**vision_kwargs, vision_use_head=False),
+        text_config=Qwen2Config(**text_kwargs),
         image_token_index=vocab - 1,
         video_token_index=vocab - 2,
         image_grid_pinpoints=tiny_pinpoints(tile),
