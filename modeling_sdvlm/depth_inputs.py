@@ -181,6 +181,8 @@ def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
 
 def _dense(array: np.ndarray) -> bool:
     """Every pixel finite and > 0 (the common case: estimated depth), read from the extremes only."""
+    if not array.size:  # an empty map has no extremes (and no valid pixel: refused by the caller)
+        return False
     low, high = float(array.min()), float(array.max())  # NaN propagates and fails both tests
     return low > 0 and high < np.inf
 
@@ -372,7 +374,7 @@ class DepthProcessorMixin:
             depth = [depth]
         if len(depth) != len(images):
             raise ValueError(f"wrong number of depth maps: got {len(depth)} for {len(images)} images")
-        kinds = [depth_kind] * len(depth) if isinstance(depth_kind, str) else list(depth_kind)
+        kinds = list(depth_kind) if isinstance(depth_kind, (list, tuple)) else [depth_kind] * len(depth)
         if len(kinds) != len(depth):
             raise ValueError(f"wrong number of depth kinds: got {len(kinds)} for {len(depth)} depth maps")
         arrays = []

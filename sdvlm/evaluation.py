@@ -43,7 +43,7 @@ from .depth_cache import DepthCache
 from .depth_prompt import add_depth_prompt
 from .model_card import update_model_index
 from .report import format_table, plot_per_category
-from .train import category_names, depth_kind, filter_categories, load_msmu, prepare_depth
+from .train import category_names, depth_kind, filter_categories, load_split, prepare_depth
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,16 @@ class EvalArguments:
     output_dir: str | None = field(default=None, metadata={"help": "Default: <model>/eval-<split>."})
     update_model_card: bool = field(default=True, metadata={"help": "Write scores into the card's model-index."})
 
+    def __post_init__(self):
+        check_generation_sizes(self.batch_size, self.max_new_tokens)
+
+
+def check_generation_sizes(batch_size: int, max_new_tokens: int) -> None:
+    """A ValueError unless both are integers >= 1."""
+    for name, value in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
 
 def load_for_inference(path: str | Path, device: str | torch.device = "cpu"):
     """(model, processor) from a trained folder of any family (`modeling_sdvlm.families`): a full
@@ -74,6 +84,10 @@ def load_for_inference(path: str | Path, device: str | torch.device = "cpu"):
     from modeling_sdvlm.families import family_of_checkpoint
 
     path = Path(path)
+    # A Hub id is "name" or "owner/name"; anything else that is not a folder is a missing local checkpoint.
+    if not path.is_dir() and (path.exists() or path.is_absolute() or str(path).startswith(".") or len(path.parts) > 2):
+        raise FileNotFoundError(f"no checkpoint folder at {path} (expected a folder written by sdvlm-train or "
+                                "sdvlm-convert, with config.json)")
     family = family_of_checkpoint(path)
     adapter_file = path / "adapter_config.json"
     if adapter_file.is_file():
@@ -105,6 +119,7 @@ def generate_answers(model, processor, dataset, *, batch_size: int = 16, max_new
     per pixel (std `depth_noise_sigma` meters), or with `depth_noise_grid` one relative factor per
     cell of that grid (`sdvlm.depth_noise`); the noise of item i is drawn from a generator seeded by
     (seed, i), so results do not depend on batching or sharding."""
+    check_generation_sizes(batch_size, max_new_tokens)
     use_depth = bool(getattr(model.config, "use_depth", False))
     indices = list(range(len(dataset))) if indices is None else list(indices)
     answers: list[str] = []
@@ -228,7 +243,7 @@ def evaluate(args: EvalArguments) -> dict:
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     model, processor = load_for_inference(args.model_name_or_path, accelerator.device)
-    dataset = filter_categories(load_msmu(args.dataset_name)[args.split], args.categories)
+    dataset = filter_categories(load_split(args.dataset_name, args.split), args.categories)
     if args.max_samples is not None:
         dataset = dataset.select(range(min(args.max_samples, len(dataset))))
     if len(dataset) == 0:
@@ -284,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
 
 __all__ = ["EvalArguments", "load_for_inference", "generate_answers", "score_predictions", "item_categories",
            "category_rate", "write_outputs", "default_output_dir", "default_depth_cache_dir", "training_record",
-           "check_trained_convention", "evaluate", "main"]
+           "check_trained_convention", "check_generation_sizes", "evaluate", "main"]
 
 if __name__ == "__main__":
     main()

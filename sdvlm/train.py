@@ -169,6 +169,14 @@ def load_msmu(dataset_name: str, dataset_config: str | None = None) -> DatasetDi
     return load_dataset(dataset_name, dataset_config)
 
 
+def load_split(dataset_name: str, split: str, dataset_config: str | None = None):
+    """One split of `load_msmu(dataset_name)`, or a ValueError naming the splits there are."""
+    splits = load_msmu(dataset_name, dataset_config)
+    if split not in splits:
+        raise ValueError(f"the dataset {dataset_name} has no split {split!r} (it has {', '.join(splits)})")
+    return splits[split]
+
+
 def load_model_and_processor(model_args: SDVLMModelConfig):
     """The SD-VLM model and processor of the checkpoint's family (`modeling_sdvlm.families`), from a
     plain or an SD-VLM checkpoint of any family (LLaVA-1.5, Qwen2.5-VL, Qwen3-VL, LLaVA-OneVision).
@@ -342,7 +350,7 @@ def model_card_body(model_args, script_args, training_args, num_rows: int, depth
 def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig, model_args: SDVLMModelConfig,
           callbacks: list | None = None) -> Path:
     """Train, save (adapter or merged model, processor, model card) and return the output folder."""
-    dataset = load_msmu(script_args.dataset_name, script_args.dataset_config)[script_args.dataset_train_split]
+    dataset = load_split(script_args.dataset_name, script_args.dataset_train_split, script_args.dataset_config)
     dataset = filter_categories(dataset, script_args.categories)
     if script_args.max_train_samples is not None:
         dataset = dataset.select(range(min(script_args.max_train_samples, len(dataset))))
@@ -435,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
 
 __all__ = [
     "SDVLMScriptArguments", "SDVLMModelConfig", "SDVLMTrainingConfig", "SDVLMTrainer", "LM_LINEAR_REGEX",
-    "filter_categories", "trained_on", "load_msmu", "load_model_and_processor", "lora_config", "param_groups",
+    "filter_categories", "trained_on", "load_msmu", "load_split", "load_model_and_processor", "lora_config", "param_groups",
     "prepare_depth", "depth_kind", "prepare_model", "train", "save_trained", "parse_args", "main",
 ]
 

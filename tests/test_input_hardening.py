@@ -234,3 +234,26 @@ def test_corrupt_bytes_decode_check_is_real():
 
     with pytest.raises(ValueError, match="image cannot be decoded"):
         _decode({"bytes": truncated, "path": None}, "image")
+
+
+def test_evaluation_arguments_are_checked(tiny, tmp_path):
+    from sdvlm.evaluation import EvalArguments, generate_answers, load_for_inference, main
+
+    data, ckpt = tiny
+    test = load_dataset(str(data))["test"]
+    model, processor = load_for_inference(ckpt)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        generate_answers(model, processor, test, batch_size=0, progress=False)
+    with pytest.raises(ValueError, match="max_new_tokens must be an integer >= 1, got -1"):
+        EvalArguments(model_name_or_path=str(ckpt), dataset_name=str(data), max_new_tokens=-1)
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder at"):
+        load_for_inference(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="has no split 'validation' \\(it has train, test\\)"):
+        main(["--model_name_or_path", str(ckpt), "--dataset_name", str(data), "--split", "validation"])
+
+
+def test_depth_kind_none_and_empty_depth_are_named(pair):
+    with pytest.raises(ValueError, match="depth_kind of depth map 0 must be one of"):
+        call(pair[0], np.full((24, 40), 2.0, np.float32), depth_kind=None)
+    with pytest.raises(ValueError, match="depth map 0 has no valid pixel"):
+        call(pair[0], np.zeros((0, 0), np.float32))
