@@ -1,0 +1,68 @@
+"""sdvlm-train, the collator and sdvlm-evaluate's loader with a LLaVA-OneVision checkpoint."""
+
+import pytest
+import torch
+from transformers import LlavaOnevisionForConditionalGeneration, TrainerCallback
+
+from modeling_sdvlm.families import FAMILIES
+from sdvlm.collator import SDVLMDataCollator
+from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
+from sdvlm.train import parse_args, train
+
+FAMILY = FAMILIES["llava_onevision"]
+
+
+class Capture(TrainerCallback):
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self.model = model
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_tiny_msmu(tmp_path_factory.mktemp("msmu") / "msmu", num_train_frames=4, num_test_frames=2)
+
+
+def test_collator_carries_onevision_image_keys_and_depth_tiles(data, tmp_path):
+    from datasets import load_dataset
+
+    processor = FAMILY.processor_class.from_pretrained(write_tiny_checkpoint(tmp_path, data, family="llava_onevision"))
+    rows = list(load_dataset(str(data))["train"].select(range(2)))
+    batch = SDVLMDataCollator(processor=processor)(rows)
+    assert {"pixel_values", "image_sizes", "depth_values"} <= set(batch)
+    assert batch["depth_values"].shape[:2] == batch["pixel_values"].shape[:2]
+    image_id = processor.image_token_id
+    assert (batch["labels"][batch["input_ids"] == image_id] == -100).all()
+
+
+def test_lora_from_a_plain_onevision_checkpoint_moves_lora_only(data, tmp_path):
+    sdvlm = write_tiny_checkpoint(tmp_path / "sdvlm", data, family="llava_onevision")
+    model = FAMILY.model_class.from_pretrained(sdvlm)
+    plain = LlavaOnevisionForConditionalGeneration(model.config)
+    plain.load_state_dict(model.state_dict())
+    plain.save_pretrained(tmp_path / "plain")
+    FAMILY.processor_class.from_pretrained(sdvlm).save_pretrained(tmp_path / "plain")
+    start = dict(FAMILY.model_class.from_pretrained(tmp_path / "plain").state_dict())
+    capture = Capture()
+    args = parse_args(["--dataset_name", str(data), "--model_name_or_path", str(tmp_path / "plain"),
+                       "--output_dir", str(tmp_path / "out"), "--per_device_train_batch_size", "2",
+                       "--gradient_checkpointing", "false", "--save_strategy", "no", "--disable_tqdm", "true",
+                       "--max_steps", "2", "--lora_r", "4", "--lora_alpha", "8", "--learning_rate", "1e-2"])[:3]
+    out = train(*args, callbacks=[capture])
+    trained = dict(capture.model.named_parameters())
+    lora = [name for name, param in trained.items() if "lora_" in name]
+    assert lora and all(".language_model." in name for name in lora)
+    assert not any(param.requires_grad for name, param in trained.items() if ".vision_tower." in name)
+    assert any(trained[name].abs().sum() > 0 for name in lora if "lora_B" in name), "LoRA did not move"
+    for name, param in trained.items():
+        if "lora_" not in name and "modules_to_save" not in name:
+            base = name.replace("base_model.model.", "").replace(".base_layer", "").replace(".original_module", "")
+            assert torch.equal(param.detach(), start[base]), f"base weight {name} changed"
+    from datasets import load_dataset
+
+    from sdvlm.evaluation import generate_answers, load_for_inference
+
+    model, processor = load_for_inference(out)
+    assert type(model) is FAMILY.model_class and model.config.use_depth
+    test = load_dataset(str(data))["test"]
+    answers = generate_answers(model, processor, test, batch_size=2, max_new_tokens=3, progress=False)
+    assert len(answers) == len(test)
