@@ -15,6 +15,7 @@ present keeps the common all-digit answer on the fast path (see the metric card,
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 
 _SMALL = {
@@ -165,9 +166,13 @@ def _convert_runs(text: str, present: frozenset[str]) -> tuple[str, int]:
     return "".join(pieces), runs
 
 
+# Everything but letters becomes a space: a translate + split is several times faster than a findall.
+_NOT_LETTERS = {ord(c): " " for c in string.punctuation + string.digits + "°²³…"}
+
+
 def answer_words(text: str) -> frozenset[str]:
     """The lower-case words of a text: cheap membership tests tell which rewrites can apply at all."""
-    return frozenset(_TOKEN_RE.findall(text.lower()))
+    return frozenset(text.lower().translate(_NOT_LETTERS).split())
 
 
 def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:

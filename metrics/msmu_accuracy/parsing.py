@@ -13,11 +13,12 @@ A hand-written regex tokenizer over a unit table (see the metric card, "Parser",
    list ("0.8 m x 0.63 m x 0.55 m"), "-" / "to" / "~" / "or" / "between .. and" make a range,
    a smaller unit of the same system right after a larger one makes a compound ("1 m 20 cm",
    `5'3"`, "5ft3in", "2 ft. 3 in.", "5 ft, 3 in"); a unit given once covers the unit-less members of its group ("0.8 x 0.63 x 0.55 m");
-4. pick the answer: the first group after the last answer marker ("the answer is", "therefore",
-   ...) if any, else within the last sentence that holds a number the last group with a unit
-   (or the last group when none has one); without `expect_len`, a sentence naming two or more
-   of length/width/height/depth gives that many values; counts with `noun` take the number
-   followed by that noun;
+4. pick the answer among several values (`selection.py`): bare numbers that name no length
+   and set-aside values drop out, numbers with a unit win, then the answer marker, the asked
+   dimension (with the question), bold text, values outside parentheses, and the first statement
+   (the last value of a chain of numbered steps); counts with `noun` take the number followed by
+   that noun; without `expect_len`, a sentence naming two or more of length/width/height/depth
+   gives that many values;
 5. convert: units to meters; a range becomes one value by `range_policy`; a number with no unit
    takes `default_unit` and is flagged `unitless`.
 
@@ -39,13 +40,12 @@ from __future__ import annotations
 
 import math
 import re
-import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .answer_text import clean_answer, drop_repeated_lines
-from .number_words import words_to_digits
+from .number_words import answer_words, words_to_digits
 from .selection import choose, read_question, same_sentence
 from .units import SPELLING_TO_UNIT, UNIT_SYSTEM, UNIT_TO_METERS, unit_pattern
 
@@ -107,7 +107,6 @@ _DIMENSION_RE = re.compile(r"\b(length|width|height|depth)\b")
 _ABBREVIATED = frozenset({"ft", "in", "yd", "mi"})
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
 _RANGE_SEPS = frozenset({"-", "to", "~", "or"})
-_NOT_LETTERS = {ord(c): " " for c in string.punctuation + string.digits + "°²³…"}
 # Implicit smaller unit after a bare number: "5 feet 3" (inches), "one meter twenty" (cm).
 _IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
 
@@ -121,9 +120,7 @@ def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
         # Q-Spatial's format is an explicit answer: mark it as one.
         text = _SCALAR_RE.sub(r" answer: \1 ", text)
         text = _UNIT_TAG_RE.sub(r" \1 ", text)
-    # The answer's words (`number_words.answer_words`): the text is lower case already, and a
-    # translate + split is several times faster than a regex findall.
-    words = frozenset(text.translate(_NOT_LETTERS).split())
+    words = answer_words(text)
     return (*clean_answer(words_to_digits(text, words), words), words)
 
 
@@ -152,8 +149,9 @@ def _tokenize(text: str, words: frozenset[str]) -> list[list]:
     prev_text = None
     barrier = False  # a skipped non-length quantity separates groups
     check_aside = bool(words & _SET_ASIDE_WORDS) or "+/" in text or "+-" in text
+    spelling_to_unit = SPELLING_TO_UNIT
     for match in _QTY_RE.finditer(text):
-        sign, number, unit_text = match.group("sign", "num", "unit")
+        sign, number, unit_text = match.groups()
         start, end = match.span()
         if unit_text is not None and text.startswith("/", end):  # "3 km/h"
             barrier, prev_unit = True, None
@@ -166,7 +164,7 @@ def _tokenize(text: str, words: frozenset[str]) -> list[list]:
         if value == _INF:  # "1e309" overflows: not a value anyone can score against
             barrier, prev_unit = True, None
             continue
-        unit = SPELLING_TO_UNIT[unit_text] if unit_text else None
+        unit = spelling_to_unit[unit_text] if unit_text else None
         if unit_text in ("'", '"') and start > 0 and text[start - 1] == unit_text:
             unit = None  # a quoted number ('1.5'), not feet or inches
         gap = text[prev_end:start].strip() if groups and not barrier else None

@@ -33,6 +33,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .number_words import answer_words
+
 # Answer markers, each matched where its key word starts: "answer is", "answer:", "therefore", "thus",
 # "hence", "in total", "in summary", "in conclusion", "so the", "so it".
 _MARKER_AT = {
@@ -159,7 +161,7 @@ def choose(
     `words` (the answer's words) skip the marker patterns when none of their words occurs.
     """
     if words is None:
-        words = frozenset(_WORD_RE.findall(text))
+        words = answer_words(text)
     if kind == "length":
         groups = [g for g in groups if not _names_no_length(text, g, non_length)]
         if not groups:
