@@ -86,6 +86,9 @@ def _conversation_problem(conversations) -> str | None:
         return f"conversations: {error}"
     if messages[-1]["role"] != "assistant":
         return "conversations does not end with an assistant ('gpt') answer to train on"
+    empty = [index for index, turn in enumerate(conversations) if turn["from"] == "gpt" and not turn["value"].strip()]
+    if empty:
+        return f"conversations turn {empty[0]} is an empty answer"
     return None
 
 

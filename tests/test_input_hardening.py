@@ -207,6 +207,10 @@ def test_missing_columns_and_bad_conversations(tiny):
                       with_indices=True)
     with pytest.raises(ValueError, match="row 0 .*does not end with an assistant"):
         validate_training_dataset(broken, needs_depth=False, invalid_rows="error")
+    empty = rows.map(lambda row, i: {"conversations": [row["conversations"][0], {"from": "gpt", "value": " "}]
+                                      if i == 0 else row["conversations"]}, with_indices=True)
+    with pytest.raises(ValueError, match="row 0 .*turn 1 is an empty answer"):
+        validate_training_dataset(empty, needs_depth=False, invalid_rows="error")
 
 
 def test_training_runs_past_bad_rows(tiny, tmp_path, monkeypatch):
