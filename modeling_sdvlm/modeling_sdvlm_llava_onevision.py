@@ -149,9 +149,9 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
         Args:
             pixel_values: `(num_images, max_tiles, 3, S, S)` or `(total_tiles, 3, S, S)`.
             image_sizes: `(num_images, 2)` original (height, width).
-            depth_values: tiles aligned with `pixel_values`, `(num_images, max_tiles, S, S)` or
-                `(total_tiles, S, S)`, or None (no depth: the result is OneVision's exactly).
-                Ignored when `config.use_depth` is False.
+            depth_values: the processor's per-tile patch-cell depth, `(num_images, max_tiles, grid, grid)`
+                (tiles as in `pixel_values`) or `(total_tiles, grid, grid)`, or None (no depth: the result
+                is OneVision's exactly). Ignored when `config.use_depth` is False.
 
         Returns:
             OneVision's output; `pooler_output` is a list of `(tokens, hidden)` packed features per
@@ -188,9 +188,9 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
                 )
         # All images at once, one row each: newline (and batch-padding) tokens hold 0 like empty cells,
         # so they take the image's mean, inside its range (min-max unchanged); then they are zeroed.
-        grid = fill_empty_cells(pad_sequence(values, batch_first=True))
-        grid = normalize_depth(grid, self.config.depth_normalization, self.config.depth_scale)
-        encoding = depth_positional_encoding(grid, self.config.text_config.hidden_size, self.config.depth_pe_base)
+        rows = fill_empty_cells(pad_sequence(values, batch_first=True))
+        rows = normalize_depth(rows, self.config.depth_normalization, self.config.depth_scale)
+        encoding = depth_positional_encoding(rows, self.config.text_config.hidden_size, self.config.depth_pe_base)
         encoding = encoding * pad_sequence(visual, batch_first=True)[..., None]
         outputs.pooler_output = add_depth_encoding(features, [pe[: len(v)] for pe, v in zip(encoding, values)])
         return outputs
