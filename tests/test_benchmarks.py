@@ -194,13 +194,39 @@ def test_vsibench_multiple_choice_reads_the_first_word():
 
 
 @pytest.mark.parametrize("prediction, mra", [
-    ("1.1", 0.8),    # relative error 0.1 < 1 - theta for theta 0.50..0.85
-    ("1.3 m", 0.4),  # 0.3: theta 0.50..0.65
+    ("1.1", 0.9),    # float error 0.10000000000000009 <= 1 - 0.8999999999999999 (the official 0.9 threshold)
+    ("1.3 m", 0.5),  # 0.3 <= 1 - theta for theta 0.50..0.70
     ("2.5", 0.0), ("about one", 1.0), ("unknown", 0.0),
 ])
 def test_vsibench_mra(prediction, mra):
     _, items = vsibench.score([prediction], vsi_rows(["object_abs_distance"], ["1.0"]))
     assert items[0]["mra"] == pytest.approx(mra)
+
+
+@pytest.mark.parametrize("question_type, prediction, truth, mra", [
+    ("object_abs_distance", "1.5", "1.0", 0.1),   # error 0.5 counts at theta 0.50: the official test is <=, not <
+    ("object_counting", "3", "4", 0.6),           # error 0.25 counts at theta 0.50..0.75
+    ("object_abs_distance", "0.95", "1.0", 1.0),  # error 0.05 counts at theta 0.95
+    ("object_abs_distance", "1.5000004", "1.0", 0.0),  # read at full precision, not rounded to 1.5
+])
+def test_vsibench_mra_boundaries_follow_the_official_rule(question_type, prediction, truth, mra):
+    # thinking-in-space @ e6a72f3 and lmms-eval 0.7.3, lmms_eval/tasks/vsibench/utils.py `mean_relative_accuracy`:
+    # |p - g| / g <= 1 - np.linspace(0.5, 0.95, 10), averaged.
+    _, items = vsibench.score([prediction], vsi_rows([question_type], [truth]))
+    assert items[0]["mra"] == pytest.approx(mra, abs=1e-12)
+
+
+def test_vsibench_mra_equals_lmms_eval_vsibench_scorer():
+    official = pytest.importorskip("lmms_eval.tasks.vsibench.utils", reason="lmms-eval (the `lmms` extra) not installed")
+    predictions = [f"{p / 20:g}" for p in range(0, 61)] + ["3 chairs", "twenty-one", "-2", "none"]
+    truths = ["1", "2", "4", "3.3", "20"]
+    types = ["object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation"]
+    cases = [(t, p, g) for t in types for g in truths for p in predictions]
+    _, items = vsibench.score([p for _, p, _ in cases], vsi_rows([t for t, _, _ in cases], [g for _, _, g in cases]))
+    for (question_type, prediction, truth), item in zip(cases, items):
+        expected = official.vsibench_process_results(
+            {"question_type": question_type, "ground_truth": truth}, [prediction])["vsibench_overall"]["MRA:.5:.95:.05"]
+        assert item["mra"] == pytest.approx(float(expected), abs=1e-12), (question_type, prediction, truth)
 
 
 def test_vsibench_averages_direction_levels_first_then_the_eight_columns():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -219,8 +220,12 @@ def test_aggregates_against_independent_computation():
         assert result[f"delta_{threshold!r}"] == pytest.approx(sum(d < threshold for d in deltas) / 5)
     rel = [0.2, 0.5, 0.9, 2.0]
     assert result["abs_rel"] == pytest.approx(sum(rel) / 4)
-    mra = [sum(r < 1 - t for t in [0.5 + 0.05 * i for i in range(10)]) / 10 for r in [0.21, 0.5, 0.9, 2.0]] + [0.0]
-    assert MRA_THRESHOLDS[0] == 0.5 and MRA_THRESHOLDS[-1] == 0.95
+    # VSI-Bench's rule: error <= 1 - theta over np.linspace(0.5, 0.95, 10); 1.2 vs 1 counts at 0.50..0.80 (0.7),
+    # 0.5 vs 1 at 0.50 only (0.1), 1.9 and 3 nowhere, the unparsed answer 0.
+    thresholds = np.linspace(0.5, 0.95, 10)
+    mra = [float(np.mean(abs(p - 1.0) <= 1 - thresholds)) for p in [1.2, 0.5, 1.9, 3.0]] + [0.0]
+    assert mra == [0.7, 0.1, 0.0, 0.0, 0.0]
+    assert MRA_THRESHOLDS == tuple(thresholds.tolist())
     assert result["mra"] == pytest.approx(sum(mra) / 5)
     assert result["parse_failures"] == 1
     assert result["per_category"]["position"]["parse_failures"] == 1

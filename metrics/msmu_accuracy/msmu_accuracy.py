@@ -79,7 +79,7 @@ Returns:
         quantitative categories, exact_match for `count`).
     delta_1.25, delta_1.5625, delta_1.953125 (`float`): share of quantitative items under each threshold.
     abs_rel (`float`): mean |p - g| / g over parsed quantitative items.
-    mra (`float`): mean relative accuracy over thresholds 0.50..0.95 (unparsed items score 0).
+    mra (`float`): mean relative accuracy, the share of thresholds 0.50..0.95 with relative error <= 1 - threshold (unparsed items score 0).
     parse_failures (`int`): predictions that could not be read (each counted as a failure).
     num_ranges (`int`): predictions given as a range and collapsed by `range_policy`.
     num_unitless (`int`): length predictions without a unit (read in `default_unit`).

@@ -19,7 +19,6 @@ import gc
 import inspect
 import math
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +27,10 @@ from .parsing import ParsedAnswer, make_parser
 from .qualitative import QualitativeAnswer, match_qualitative, normalise_reference, read_question, text_similarity
 
 DEFAULT_THRESHOLDS = (1.25, 1.25**2, 1.25**3)
-MRA_THRESHOLDS = tuple(round(0.50 + 0.05 * i, 2) for i in range(10))
+# VSI-Bench's MRA thresholds exactly as its `np.linspace(0.5, 0.95, 10)` makes them (0.9 is 0.8999999999999999
+# there), so boundary cases such as 1.1 against 1.0 count the same (vision-x-nyu/thinking-in-space @ e6a72f3,
+# lmms_eval/tasks/vsibench/utils.py `mean_relative_accuracy`).
+MRA_THRESHOLDS = tuple(0.50 + i * ((0.95 - 0.50) / 9) for i in range(9)) + (0.95,)
 
 
 def _within(predicted: Sequence[float], reference: Sequence[float], low: float, high: float) -> bool:
@@ -80,6 +82,15 @@ def element_delta(predicted: float, reference: float) -> float:
     if ratio == 0.0 or ratio == math.inf:  # under- or overflow of values far apart
         return math.inf
     return ratio if ratio > 1.0 else 1.0 / ratio
+
+
+def relative_accuracy(relative_error: float) -> float:
+    """MRA of one relative error: the share of thresholds theta in 0.50..0.95 with error <= 1 - theta.
+
+    >>> relative_accuracy(0.5), relative_accuracy(0.25), relative_accuracy(0.0)
+    (0.1, 0.6, 1.0)
+    """
+    return sum(relative_error <= 1.0 - theta for theta in MRA_THRESHOLDS) / len(MRA_THRESHOLDS)
 
 
 def _relative_error(predicted: Sequence[float], reference: Sequence[float]) -> float | None:
@@ -201,12 +212,11 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
     item["delta"] = delta if finite else None
     item["_delta"] = delta
     item["_rel"] = rel = _relative_error(values, ref.values)
-    # MRA: the share of thresholds theta in 0.50..0.95 with relative error < 1 - theta.
-    # An all-zero reference has no relative error: an exact match scores 1, anything else 0.
+    # An all-zero reference has no relative error: an exact match scores MRA 1, anything else 0.
     if rel is None:
         item["_mra"] = 1.0 if values == ref.values else 0.0
     else:
-        item["_mra"] = bisect_left(MRA_THRESHOLDS, 1.0 - rel) / len(MRA_THRESHOLDS)
+        item["_mra"] = relative_accuracy(rel)
     if kind == "count":
         item["exact_match"] = values == ref.values and all(v == int(v) for v in values)
     if category == "position" and rule.position_tolerance is not None:
@@ -417,6 +427,7 @@ def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "MRA_THRESHOLDS",
+    "relative_accuracy",
     "RULES",
     "Rule",
     "asked_noun",

@@ -17,8 +17,8 @@ Everything below:
 - multiple-choice types: the first word of the answer, trailing "." removed, equal to the
   letter (case-insensitive): accuracy;
 - numerical types: the first number of the answer (digits or number words) scored by MRA, the
-  mean over thresholds 0.50, 0.55, ..., 0.95 of |p - g| / g below 1 - threshold (the metric's
-  `mra`); an answer without a number scores 0;
+  share of thresholds 0.50, 0.55, ..., 0.95 with |p - g| / g <= 1 - threshold (the metric's
+  `relative_accuracy`); an answer without a number scores 0;
 - averaging: the mean per question type, the three `object_rel_direction_*` types first averaged
   into one `object_rel_direction`; the overall score is the mean of those eight.
 """
@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import LENGTH_CATEGORY, Benchmark, mean, ordered_table, rows_dataset, skip_row
+from .base import Benchmark, mean, ordered_table, rows_dataset, skip_row
 
 MULTIPLE_CHOICE_TYPES = ("object_rel_direction_easy", "object_rel_direction_medium", "object_rel_direction_hard",
                          "object_rel_distance", "route_planning", "obj_appearance_order")
@@ -126,15 +126,22 @@ def load(source: str, split: str = "test", video_root: str | None = None, config
     return rows_dataset(rows, f"{source}:{split}")
 
 
-def _mra(prediction: float | None, ground_truth: str, question_type: str) -> float:
-    """MRA of one numerical answer, by the metric (an unreadable answer scores 0, as officially)."""
-    from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
+def _mra(prediction: float | None, ground_truth: str) -> float:
+    """MRA of one numerical answer: the official |p - g| / g on the numbers as read (no text round trip),
+    thresholds and comparison from the metric's `relative_accuracy`. An unreadable answer scores 0, as
+    officially, and so does a ground truth that is no number (the official `to_float` gives None); a
+    zero ground truth (no relative error) scores 1 only for an exact 0."""
+    from metrics.msmu_accuracy.scoring import relative_accuracy
 
+    try:
+        truth = float(ground_truth)
+    except ValueError:
+        return 0.0
     if prediction is None:
         return 0.0
-    category = "count" if question_type == "object_counting" else LENGTH_CATEGORY
-    result = compute_msmu_accuracy([f"{prediction:g}"], [ground_truth], categories=[category], rule="vqasynth")
-    return float(result["mra"])
+    if truth == 0:
+        return float(prediction == 0)
+    return relative_accuracy(abs(prediction - truth) / truth)
 
 
 def score(predictions: list[str], rows, **_) -> tuple[dict, list[dict]]:
@@ -148,7 +155,7 @@ def score(predictions: list[str], rows, **_) -> tuple[dict, list[dict]]:
             metric = "accuracy"
         else:
             read = first_number(prediction)
-            value = _mra(read, truth, question_type)
+            value = _mra(read, truth)
             metric = "mra"
         items.append({"index": index, "id": row_id, "category": question_type, "question": question,
                       "reference": truth, "prediction": prediction, "read": read, metric: value,
