@@ -186,14 +186,30 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
                     f"image {index}: {feature.shape[0]} image features but its depth packs to {value.shape[0]} tokens; "
                     "the depth tiles do not match the image tiles"
                 )
-        # All images at once, one row each: newline (and batch-padding) tokens hold 0 like empty cells,
-        # so they take the image's mean, inside its range (min-max unchanged); then they are zeroed.
-        rows = fill_empty_cells(pad_sequence(values, batch_first=True))
-        rows = normalize_depth(rows, self.config.depth_normalization, self.config.depth_scale)
+        rows = self._encoded_values(values)
         encoding = depth_positional_encoding(rows, self.config.text_config.hidden_size, self.config.depth_pe_base)
         encoding = encoding * pad_sequence(visual, batch_first=True)[..., None]
         outputs.pooler_output = add_depth_encoding(features, [pe[: len(v)] for pe, v in zip(encoding, values)])
         return outputs
+
+    def _encoded_values(self, values: list[torch.Tensor]) -> torch.Tensor:
+        """`(num_images, max_tokens)`: each image's token depth filled, normalised and scaled (one row each).
+
+        Newline (and row-padding) tokens hold 0 like empty cells, so they take the image's mean, inside
+        its range (min-max unchanged); the caller zeroes their encoding.
+        """
+        rows = fill_empty_cells(pad_sequence(values, batch_first=True))
+        return normalize_depth(rows, self.config.depth_normalization, self.config.depth_scale)
+
+    def depth_grid(self, depth_values, image_sizes, batch_num_images=None) -> list[torch.Tensor]:
+        """The values the encoding sees on each image's first tile (the base view), `(grid, grid)`, for display.
+
+        Args:
+            depth_values, image_sizes, batch_num_images: as for `get_image_features` (a SigLIP tower: no CLS).
+        """
+        values, _ = self.depth_token_values(depth_values, image_sizes, self.config.vision_aspect_ratio, batch_num_images)
+        grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
+        return [row[: grid * grid].view(grid, grid) for row in self._encoded_values(values)]
 
     def forward(
         self,

@@ -66,3 +66,25 @@ def test_lora_from_a_plain_onevision_checkpoint_moves_lora_only(data, tmp_path):
     test = load_dataset(str(data))["test"]
     answers = generate_answers(model, processor, test, batch_size=2, max_new_tokens=3, progress=False)
     assert len(answers) == len(test)
+
+
+def test_space_answers_with_a_onevision_checkpoint_and_shows_the_base_view_grid(data, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from sdvlm.space import load_space_module
+
+    load_space_module()  # puts the Space's modules on the path
+    from space_model import SpaceModel
+
+    checkpoint = write_tiny_checkpoint(tmp_path, data, family="llava_onevision")
+    space = SpaceModel.load(str(checkpoint))
+    image = Image.fromarray(np.full((40, 64, 3), 90, np.uint8))
+    depth = np.linspace(0.5, 4.0, 40 * 64, dtype=np.float32).reshape(40, 64)
+    prediction = space.predict(image, "How far is the red box from the camera?", depth=depth)
+    tile, patch = space.model.config.vision_config.image_size, space.model.config.vision_config.patch_size
+    assert isinstance(prediction.answer, str)
+    assert prediction.model_view.shape == (tile, tile, 3)  # the base view: the image squashed to one tile
+    assert prediction.grid.shape == (tile // patch, tile // patch)
+    # the grid is what the encoding sees: near (inverse depth, larger) at the top, far at the bottom
+    assert prediction.grid[0].mean() > prediction.grid[-1].mean()

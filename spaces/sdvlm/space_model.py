@@ -242,8 +242,9 @@ class SpaceModel:
             _, grid_h, grid_w = inputs["image_grid_thw"][0].tolist()
             patch = self.processor.image_processor.patch_size
             view = np.asarray(image.convert("RGB").resize((grid_w * patch, grid_h * patch)))
-        else:
-            view = model_view_image(inputs["pixel_values"][0].float().numpy(), mean, std)
+        else:  # LLaVA-OneVision's pixel_values[0] holds tiles: show the first, the base view
+            pixels = inputs["pixel_values"][0]
+            view = model_view_image((pixels[0] if pixels.dim() == 4 else pixels).float().numpy(), mean, std)
         return Prediction(answer=answer, depth=depth, depth_label=label, grid=grid, model_view=view)
 
     def answer(self, image: Image.Image, question: str, depth: np.ndarray | None = None, use_depth: bool = True,
@@ -259,6 +260,8 @@ class SpaceModel:
         """The values the depth encoding saw, as the first image's token grid."""
         if "image_grid_thw" in inputs:
             grid = self.model.model.depth_grid(inputs["depth_values"], inputs["image_grid_thw"])[0]
+        elif "image_sizes" in inputs:  # LLaVA-OneVision: the base view (the whole image on one tile)
+            grid = self.model.model.depth_grid(inputs["depth_values"], inputs["image_sizes"])[0]
         else:
             grid = self.model.model.depth_grid(inputs["depth_values"])[0]
         return grid.float().numpy()
