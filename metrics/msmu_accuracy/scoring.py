@@ -199,7 +199,7 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
         item["reason"] = "unparseable prediction"
         return item
     values = pred.values
-    item["pred_m"] = values if len(values) > 1 else values[0]
+    item["pred_m"] = list(values) if len(values) > 1 else values[0]  # a copy: read results are shared
     item["_pred"] = pred
     if len(values) != expected:
         item["reason"] = f"length mismatch: {len(values)} value(s) for {expected} in the reference"
@@ -251,10 +251,30 @@ def _score_text(prediction, reference: str, category, rule: Rule) -> dict:
     return item
 
 
-def _score_qualitative(prediction, ref: QualitativeAnswer, category, question, judge, question_text) -> dict:
+def _read_once(parse):
+    """`parse` with its results kept for the call: the same answer is read once."""
+    cache: dict = {}
+
+    def read(text, expect_len=None, noun=None, question=None):
+        key = (text, expect_len, noun, question)
+        if key not in cache:
+            cache[key] = parse(text, expect_len, noun, question)
+        return cache[key]
+
+    return read
+
+
+def _score_qualitative(
+    prediction, ref: QualitativeAnswer, category, question, judge, question_text, matches: dict, reference: str
+) -> dict:
     item = {"category": category, "success": False, "pred_m": None, "ref_m": None, "delta": None}
     item["_kind"] = "qualitative"
-    match = match_qualitative(prediction, ref, question) if prediction else None
+    match = None
+    if prediction:
+        key = (prediction, reference, question_text)
+        match = matches.get(key)
+        if match is None:
+            match = matches[key] = match_qualitative(prediction, ref, question)
     unread = match is None or match.success is None
     item["span"] = prediction if prediction and not unread else None
     item["span_reason"] = "no answer found" if unread else "whole answer"
@@ -337,6 +357,9 @@ def _score_all(
     chosen_rule = RULES[rule]
     judge = _judge_caller(judge)
     parsers = {kind: make_parser(default_unit, range_policy, kind) for kind in ("length", "count")}
+    # Real runs repeat answers ("Yes.", "1.2 meters"): each distinct one is read once per call.
+    reads = {kind: _read_once(parse) for kind, parse in parsers.items()}
+    matches: dict = {}
     ref_cache: dict = {}  # references repeat a lot ("yes", "3"): parse each distinct one once
     items = []
     for index, (prediction, reference, category) in enumerate(zip(predictions, references, categories)):
@@ -364,12 +387,12 @@ def _score_all(
             items.append(_score_text(prediction, ref, label, chosen_rule))
         elif kind == "qualitative":
             question = read_question(question_text) if question_text else None
-            items.append(_score_qualitative(prediction, ref, label, question, judge, question_text))
+            items.append(_score_qualitative(prediction, ref, label, question, judge, question_text, matches, reference))
         else:
             noun = asked_noun(question_text) if kind == "count" and question_text else None
             items.append(
                 _score_quantitative(
-                    prediction, ref, kind, label, chosen_rule, thresholds[0], parsers[kind], judge, noun, question_text
+                    prediction, ref, kind, label, chosen_rule, thresholds[0], reads[kind], judge, noun, question_text
                 )
             )
     return _aggregate(items, thresholds, return_per_item)
