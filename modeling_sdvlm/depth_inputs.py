@@ -135,7 +135,10 @@ def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
     maps without any valid pixel are errors naming the map's `index`.
     """
     array = read_depth_map(depth, index, png_scale)
-    if _dense(array):
+    low, high = float(array.min()), float(array.max())  # NaN propagates and fails every test below
+    if low >= 0 and high < np.inf:  # fast path: finite and non-negative, holes (0) at most
+        if high == 0:
+            raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
         return array
     finite = np.isfinite(array)
     if (array[finite] < 0).any():
@@ -169,10 +172,14 @@ def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
     (metric: `MIN_METRIC_DEPTH`..`MAX_METRIC_DEPTH` meters; inverse: at most `MAX_INVERSE_DEPTH`)
     are ValueErrors naming map `index`.
     """
-    finite = np.isfinite(array)
-    if (array[finite] < 0).any():
-        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
-    valid = finite & (array > 0)
+    low, high = float(array.min()), float(array.max())
+    if low >= 0 and high < np.inf:  # fast path: finite and non-negative, so valid is just > 0
+        valid = array > 0
+    else:
+        finite = np.isfinite(array)
+        if (array[finite] < 0).any():
+            raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
+        valid = finite & (array > 0)
     if not valid.any():
         raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
     check_plausible(float(array[valid].min()), float(array[valid].max()), index, kind)
