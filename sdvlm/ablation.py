@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -91,7 +94,9 @@ class AblationArguments:
     max_steps: int | None = field(default=ABLATION_STEPS, metadata={"help": "Training steps per run."})
     num_scenes: int | None = field(default=None, metadata={"help": "Synthetic rooms (preset default)."})
     max_test_items: int | None = field(default=None, metadata={"help": "Held-out questions (preset default)."})
-    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads."})
+    num_workers: int = field(default=min(2, os.cpu_count() or 1),
+                             metadata={"help": "Trainings run at once, in worker processes (1: in this process)."})
+    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads of this process."})
 
 
 def aggregate(runs: list[dict]) -> dict:
@@ -145,6 +150,51 @@ def plan(args: AblationArguments) -> list[tuple[Row, int, int]]:
     return runs
 
 
+def threads_per_worker(num_workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, num_workers))
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished worker processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_one(job) -> list[tuple[str, dict]]:
+    """Train one (row, seed, draw) and evaluate it (also under each noise level): [(label, summary)]."""
+    row, seed, draw, preset, data_dir, init_dir, run_dir, sigmas = job
+    model_dir, seconds = train_variant(preset, data_dir, init_dir, run_dir, **row.train)
+    test = load_dataset(str(data_dir))["test"]
+    out = []
+    for sigma in sigmas:
+        label = row.name + (f"+noise{sigma:g}" if sigma else "") + (f"@draw{draw}" if draw else "")
+        summary = evaluate_variant(model_dir, test, preset, run_dir / f"eval-{label}", label,
+                                   depth_noise_sigma=sigma, depth_noise_grid=preset.image_size // preset.patch_size,
+                                   depth_prompt=row.train.get("depth_prompt", False))
+        out.append((label, {"seed": seed, "draw": draw, "train_seconds": round(seconds, 1), **summary}))
+    return out
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+    logging.basicConfig(level=os.environ.get("LOGLEVEL", "WARNING"))
+
+
+def run_jobs(jobs: list, num_workers: int):
+    """Yield each job's results as it finishes: in this process for one worker, else in
+    `num_workers` spawned processes with the cores split between them (tiny models use two
+    processes of one thread better than one of two)."""
+    if num_workers <= 1:
+        for job in jobs:
+            yield run_one(job)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork after torch has started its threads
+    with ProcessPoolExecutor(num_workers, mp_context=context, initializer=_init_worker,
+                             initargs=(threads_per_worker(num_workers),)) as pool:
+        for future in as_completed([pool.submit(run_one, job) for job in jobs]):
+            yield future.result()
+
+
 def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> dict:
     preset = preset or TinyPreset()
     overrides = {key: getattr(args, key) for key in ("max_steps", "num_scenes", "max_test_items")
@@ -168,9 +218,8 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
             data[key] = base if row.inputs == "photo" else with_depth_images(base, row.inputs, base.parent)
         return data[key]
 
-    results: dict[str, list[dict]] = {}
-    inits: dict[tuple[int, int, bool], Path] = {}
-    for row, seed, draw in runs:
+    jobs, inits = [], {}
+    for row, seed, draw in runs:  # data and initialisations in this process, trainings in the workers
         data_dir = data_for(draw, row)
         seeded = replace(preset, seed=seed, cot=row.cot,
                          max_new_tokens=COT_MAX_NEW_TOKENS if row.cot else preset.max_new_tokens)
@@ -178,18 +227,17 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
         if init_key not in inits:  # the vocabulary depends on the data (CoT answers have more words)
             inits[init_key] = make_init(seeded, data_for(draw, replace(row, inputs="photo")),
                                         output_dir / f"draw{draw}" / f"init-seed{seed}{'-cot' if row.cot else ''}")
-        run_dir = output_dir / f"draw{draw}" / f"seed{seed}" / row.name
-        model_dir, seconds = train_variant(seeded, data_dir, inits[init_key], run_dir, **row.train)
-        test = load_dataset(str(data_dir))["test"]
         sigmas = [0.0] + (list(args.noise_sigmas) if row.noise and draw == 0 else [])
-        for sigma in sigmas:
-            label = row.name + (f"+noise{sigma:g}" if sigma else "") + (f"@draw{draw}" if draw else "")
-            summary = evaluate_variant(model_dir, test, seeded, run_dir / f"eval-{label}", label,
-                                       depth_noise_sigma=sigma, depth_noise_grid=preset.image_size // preset.patch_size,
-                                       depth_prompt=row.train.get("depth_prompt", False))
-            results.setdefault(label, []).append({"seed": seed, "draw": draw, "train_seconds": round(seconds, 1),
-                                                  **summary})
-        logger.warning("%s seed %d draw %d done after %.0f s", row.name, seed, draw, time.perf_counter() - start)
+        jobs.append((row, seed, draw, seeded, data_dir, inits[init_key],
+                     output_dir / f"draw{draw}" / f"seed{seed}" / row.name, sigmas))
+
+    results: dict[str, list[dict]] = {}
+    for done in run_jobs(jobs, args.num_workers):
+        for label, summary in done:
+            results.setdefault(label, []).append(summary)
+            results[label].sort(key=lambda run: (run["draw"], run["seed"]))
+        logger.warning("%d/%d runs done after %.0f s", sum(len(v) for k, v in results.items() if "+noise" not in k),
+                       len(jobs), time.perf_counter() - start)
         # What is done so far, for a reader of a run still in progress (the final file replaces it).
         (output_dir / "partial_results.json").write_text(json.dumps(results, indent=2, default=float))
 
@@ -203,8 +251,8 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
     report = {**table, "_meta": {"preset": preset.to_dict(), "rows": [row.name for row in ROWS if row.name in args.rows],
                                  "seeds": list(args.seeds), "draws": [0, *args.draws],
                                  "noise_sigmas": list(args.noise_sigmas), "seconds": round(time.perf_counter() - start, 1),
-                                 "cpu_seconds": round(time.process_time(), 1),
-                                 "torch_threads": torch.get_num_threads()}}
+                                 "cpu_seconds": round(cpu_seconds(), 1), "num_workers": args.num_workers,
+                                 "torch_threads_per_worker": threads_per_worker(args.num_workers)}}
     (output_dir / "results.json").write_text(json.dumps(report, indent=2, default=float))
     main_rows = {label: row for label, row in table.items() if "+noise" not in label and "@draw" not in label}
     plot_per_category(main_rows, output_dir / "per_category.png", title="Ablation: held-out MSMU success (mean)")
@@ -225,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 __all__ = ["Row", "ROWS", "ROW_NAMES", "COT_MAX_NEW_TOKENS", "AblationArguments", "aggregate", "with_depth_images", "plan",
-           "run_ablation", "main"]
+           "run_one", "run_jobs", "run_ablation", "main"]
 
 if __name__ == "__main__":
     main()

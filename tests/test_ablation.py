@@ -17,8 +17,8 @@ def ablation(tmp_path_factory):
     out = tmp_path_factory.mktemp("ablation")
     preset = TinyPreset(num_scenes=8, frames_per_scene=2, test_fraction=0.25, qa_per_frame=16, max_steps=1,
                         batch_size=4, text_hidden_size=32, vision_hidden_size=16, max_test_items=24)
-    run_ablation(AblationArguments(output_dir=str(out), seeds=[0, 1], draws=[1], noise_sigmas=[0.7], max_steps=1),
-                 preset)
+    run_ablation(AblationArguments(output_dir=str(out), seeds=[0, 1], draws=[1], noise_sigmas=[0.7], max_steps=1,
+                                   num_workers=2), preset)
     return out, json.loads((out / "results.json").read_text())
 
 
@@ -41,6 +41,7 @@ def test_rows_seeds_draws_and_categories(ablation):
     assert {names[c] for c in test["category"]} == set(CATEGORY_NAMES)
     assert set(results["dpe"]["per_category"]) == set(CATEGORY_NAMES)
     assert results["_meta"]["seeds"] == [0, 1] and results["_meta"]["draws"] == [0, 1]
+    assert results["_meta"]["num_workers"] == 2 and results["_meta"]["cpu_seconds"] > 0
     assert (out / "noise_curve.png").is_file() and (out / "per_category.png").is_file()
     # Another data draw is other data.
     other = load_dataset(str(out / "draw1" / "msmu"))["train"]
