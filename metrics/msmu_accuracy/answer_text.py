@@ -78,6 +78,7 @@ _NON_LENGTH_WORDS = frozenset(
     grams kilogram kilograms kg kgs lb lbs pound pounds liter liters litre litres fps frame frames""".split()
 )
 _NON_LENGTH_SYMBOLS = ("%", "°", "^", "²", "³")
+_NON_LENGTH_SYMBOL_RE = re.compile("[%°^²³]")
 
 
 def _blank_non_length(text: str, present: frozenset[str]) -> tuple[str, list[str]]:
@@ -187,7 +188,9 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
     if "(" in text:
         text = _COORDINATES_RE.sub(_BLANK, text)
     blanked: list[str] = []
-    present = (words & _NON_LENGTH_WORDS) | {symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text}
+    present = words & _NON_LENGTH_WORDS
+    if _NON_LENGTH_SYMBOL_RE.search(text):
+        present = present | {symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text}
     if present:
         text, blanked = _blank_non_length(text, frozenset(present))
     non_length = _leading_numbers(blanked) if blanked else frozenset()

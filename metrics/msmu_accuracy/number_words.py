@@ -170,9 +170,10 @@ def _convert_runs(text: str, present: frozenset[str]) -> tuple[str, int]:
 _NOT_LETTERS = {ord(c): " " for c in string.punctuation + string.digits + "°²³…"}
 
 
-def answer_words(text: str) -> frozenset[str]:
-    """The lower-case words of a text: cheap membership tests tell which rewrites can apply at all."""
-    return frozenset(text.lower().translate(_NOT_LETTERS).split())
+def answer_words(text: str, lowered: bool = False) -> frozenset[str]:
+    """The lower-case words of a text (`lowered`: it is lower case already): cheap membership tests
+    tell which rewrites can apply at all."""
+    return frozenset((text if lowered else text.lower()).translate(_NOT_LETTERS).split())
 
 
 def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
