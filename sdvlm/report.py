@@ -46,6 +46,18 @@ def _categories(results: dict[str, dict], sort_categories: bool) -> list[str]:
     return sorted(names) if sort_categories else list(names)
 
 
+def save_figure(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure as PNG (parent folders created) and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "MSMU success per category",
                       score_key: str = "msmu_score", sort_categories: bool = True) -> Path:
     """Grouped bar chart (percent) of per-category success, one bar group per category and one for
@@ -71,12 +83,7 @@ def plot_per_category(results: dict[str, dict], path: str | Path, title: str = "
     ax.set_ylim(0, 100)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_noise_curve(results: dict[str, dict], sigmas: list[float], path: str | Path,
@@ -106,12 +113,7 @@ def plot_noise_curve(results: dict[str, dict], sigmas: list[float], path: str | 
     ax.set_title(title)
     if noisy:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
-__all__ = ["format_table", "plot_per_category", "plot_noise_curve"]
+__all__ = ["format_table", "save_figure", "plot_per_category", "plot_noise_curve"]
