@@ -135,6 +135,8 @@ def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
     maps without any valid pixel are errors naming the map's `index`.
     """
     array = read_depth_map(depth, index, png_scale)
+    if not array.size:  # no extremes to read (numpy's min of nothing raises)
+        raise ValueError(f"depth map {index} is empty (shape {tuple(array.shape)}); it has no valid pixel")
     low, high = float(array.min()), float(array.max())  # NaN propagates and fails every test below
     if low >= 0 and high < np.inf:  # fast path: finite and non-negative, holes (0) at most
         if high == 0:

@@ -259,5 +259,5 @@ def test_evaluation_arguments_are_checked(tiny, tmp_path):
 def test_depth_kind_none_and_empty_depth_are_named(pair):
     with pytest.raises(ValueError, match="depth_kind of depth map 0 must be one of"):
         call(pair[0], np.full((24, 40), 2.0, np.float32), depth_kind=None)
-    with pytest.raises(ValueError, match="depth map 0 has no valid pixel"):
+    with pytest.raises(ValueError, match="depth map 0 is empty"):
         call(pair[0], np.zeros((0, 0), np.float32))
