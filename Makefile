@@ -32,6 +32,7 @@ bench: install
 	$(PY) benchmarks/bench_metric.py
 	$(PY) benchmarks/bench_synthetic.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/fuzz_inputs.py
 
 # Debian's chromium + chromedriver for the Space's real-browser test; never a browser download.
 # Best effort: the browser test skips with a reason where they cannot be installed.
