@@ -105,6 +105,16 @@ def test_spatialrgpt_quantitative_rule(prediction, success):
     assert items[0]["success"] is success
 
 
+@pytest.mark.parametrize("prediction, truth, success", [
+    ("0.45 m", "0.36 m", False),  # 1.25 * 0.36 = 0.44999999999999996 < 0.45, though 0.45 / 0.36 == 1.25
+    ("1.17 m", "1.56 m", True),   # 0.75 * 1.56 <= 1.17, though 1.17 / 1.56 < 0.75
+])
+def test_spatialrgpt_bounds_are_products_of_the_truth_as_officially(prediction, truth, success):
+    # AnjieCheng/SpatialRGPT, scripts/srgpt/eval/evaluate_spatial_with_gpt4.py: p <= 1.25 * g and p >= 0.75 * g.
+    _, items = spatialrgpt.score([prediction], srgpt_rows("width_data", "quantitative", [truth]))
+    assert items[0]["success"] is success
+
+
 @pytest.mark.parametrize("truth, said, success", [(2, 3, True), (12, 1, True), (1, 11, False), (2, 4, False), (6, 6, True)])
 def test_spatialrgpt_direction_within_one_clock_hour(truth, said, success):
     rows = srgpt_rows("direction", "quantitative", [f"Region [0] will find Region [1] around the {truth} o'clock direction."])

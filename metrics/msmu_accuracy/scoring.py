@@ -34,7 +34,9 @@ MRA_THRESHOLDS = tuple(0.50 + i * ((0.95 - 0.50) / 9) for i in range(9)) + (0.95
 
 
 def _within(predicted: Sequence[float], reference: Sequence[float], low: float, high: float) -> bool:
-    return all(p == g or (g != 0 and low <= p / g <= high) for p, g in zip(predicted, reference))
+    # Bounds as products of the reference (SpatialRGPT's `p <= 1.25 * g and p >= 0.75 * g`), not the ratio p / g:
+    # the two round differently at the bounds (0.45 / 0.36 == 1.25, but 1.25 * 0.36 < 0.45).
+    return all(p == g or min(low * g, high * g) <= p <= max(low * g, high * g) for p, g in zip(predicted, reference))
 
 
 @dataclass(frozen=True)
