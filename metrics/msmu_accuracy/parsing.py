@@ -359,6 +359,21 @@ def parse_answer(
 def _finish(
     elements: list, span: str, default: str | None, range_policy: str, kind: str, why: str, ambiguous: bool
 ) -> ParsedAnswer | None:
+    if len(elements) == 1 and len(elements[0]) == 1:
+        # The common case: one number, no range.
+        value, unit, explicit = elements[0][0]
+        unitless = unit is None if kind == "length" else not explicit  # a tolerance's unit counts ("1.5 ± 0.2 m")
+        if kind == "length":
+            if unit is None:
+                if default is None:
+                    return None
+                unit, ambiguous = default, True  # a value without a unit is a guess at the unit
+            value = round(value * UNIT_TO_METERS[unit], 12)
+        else:
+            value = round(value, 12)
+        if not math.isfinite(value):
+            return None
+        return ParsedAnswer([value], False, unitless, span, why, ambiguous)
     quantities = elements[0] if len(elements) == 1 else [q for element in elements for q in element]
     unitless = False
     if kind == "length":
