@@ -13,7 +13,7 @@ coordinates.
 
 import numpy as np
 
-from .geometry import box_corners, rotate_rows
+from .geometry import box_corners, rotate_components
 
 _NEAR = 1e-3
 
@@ -99,7 +99,19 @@ def pixel_rays(intrinsics: np.ndarray, width: int, height: int) -> np.ndarray:
 
 def world_rays(intrinsics: np.ndarray, pose: np.ndarray, width: int, height: int) -> np.ndarray:
     """(H * W, 3) float32 world-frame ray directions (unit camera z), row-major over pixels."""
-    return rotate_rows(pixel_rays(intrinsics, width, height).astype(np.float32), pose[:3, :3]).T.copy()
+    return world_ray_planes(intrinsics, pose, width, height).reshape(3, -1).T.copy()
+
+
+def world_ray_planes(intrinsics: np.ndarray, pose: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(3, H, W) float32: the x, y, z planes of `world_rays`, bit for bit. A camera ray is
+    ((u - cx) / fx, (v - cy) / fy, 1), so each world component is a column term plus a row term plus
+    a constant: built by broadcasting, from W + H numbers instead of H * W rays."""
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    across = ((np.arange(width, dtype=np.float64) - cx) / fx).astype(np.float32)
+    down = ((np.arange(height, dtype=np.float64) - cy) / fy).astype(np.float32)
+    one = np.ones(1, np.float32)
+    planes = rotate_components((across[None, :], down[:, None], one[:, None]), np.asarray(pose)[:3, :3])
+    return np.stack([np.broadcast_to(p, (height, width)) for p in planes])
 
 
 def project(points_world: np.ndarray, intrinsics: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,5 +140,5 @@ def box_pixel_rect(box_center, box_size, yaw, intrinsics, pose, width, height):
     return u0, u1, v0, v1
 
 
-__all__ = ["intrinsics_vector", "scale_intrinsics", "backproject", "rotate_quarter", "upright_turns", "camera_pose", "pixel_rays", "world_rays",
+__all__ = ["intrinsics_vector", "scale_intrinsics", "backproject", "rotate_quarter", "upright_turns", "camera_pose", "pixel_rays", "world_rays", "world_ray_planes",
            "project", "box_pixel_rect"]

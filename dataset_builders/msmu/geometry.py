@@ -93,14 +93,20 @@ def box_box_distance(c1, s1, yaw1, c2, s2, yaw2) -> float:
 
 
 def rotate_rows(vectors: np.ndarray, rot: np.ndarray) -> np.ndarray:
-    """rot (3, 3) applied to each row of vectors (N, 3) -> (3, N), in the vectors' dtype.
+    """rot (3, 3) applied to each row of vectors (N, 3) -> (3, N), in the vectors' dtype."""
+    return np.stack(rotate_components(np.ascontiguousarray(vectors.T), rot))
+
+
+def rotate_components(components, rot: np.ndarray) -> list[np.ndarray]:
+    """rot (3, 3) applied to vectors given as their 3 components (arrays of one shape, or shapes that
+    broadcast) -> the 3 rotated components, in the components' dtype.
 
     Written out per component: a BLAS matmul with an inner size of 3 is several times slower here,
     and this is the renderer's innermost step.
     """
-    cols = np.ascontiguousarray(vectors.T)
-    r = rot.astype(vectors.dtype)
-    return np.stack([cols[0] * r[k, 0] + cols[1] * r[k, 1] + cols[2] * r[k, 2] for k in range(3)])
+    c0, c1, c2 = components
+    r = rot.astype(c0.dtype)
+    return [c0 * r[k, 0] + c1 * r[k, 1] + c2 * r[k, 2] for k in range(3)]
 
 
 def ray_box_hits(origin: np.ndarray, dirs: np.ndarray, center, size, yaw) -> np.ndarray:
@@ -109,12 +115,18 @@ def ray_box_hits(origin: np.ndarray, dirs: np.ndarray, center, size, yaw) -> np.
     origin (3,), dirs (N, 3) world directions (any length) -> t (N,): the ray parameter of the
     entry point; inf where the ray misses the box or starts inside it. Computed in the rays' dtype.
     """
+    return ray_box_entry(origin, np.ascontiguousarray(dirs.T), center, size, yaw)
+
+
+def ray_box_entry(origin: np.ndarray, components, center, size, yaw) -> np.ndarray:
+    """`ray_box_hits` with the directions given as their 3 world components, arrays of one shape
+    (e.g. views of a pixel rectangle of `camera.world_ray_planes`) -> t of that shape."""
     rot = yaw_matrix(yaw)
     o = rot.T @ (np.asarray(origin, dtype=np.float64) - np.asarray(center, dtype=np.float64))
     half = np.asarray(size, dtype=np.float64) / 2.0
-    local = rotate_rows(dirs, rot.T)  # (3, N): each axis a contiguous row
-    t_near = np.full(len(dirs), -np.inf, dtype=dirs.dtype)
-    t_far = np.full(len(dirs), np.inf, dtype=dirs.dtype)
+    local = rotate_components(components, rot.T)  # each axis a contiguous array
+    t_near = np.full(local[0].shape, -np.inf, dtype=local[0].dtype)
+    t_far = np.full(local[0].shape, np.inf, dtype=local[0].dtype)
     # One contiguous axis at a time is much faster than (N, 3) reductions. fmin/fmax skip the nan
     # of a ray lying exactly in a slab plane; a ray parallel to a slab gets +-inf, which rejects it
     # when it runs outside the slab and leaves it alone when inside.
@@ -149,6 +161,8 @@ __all__ = [
     "polygon_distance",
     "box_box_distance",
     "rotate_rows",
+    "rotate_components",
     "ray_box_hits",
+    "ray_box_entry",
     "face_normals",
 ]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .camera import box_pixel_rect, project, world_rays
-from .geometry import box_corners, ray_box_hits
+from .camera import box_pixel_rect, project, world_ray_planes
+from .geometry import box_corners, ray_box_entry
 from .scene import Frame, SceneObject
 
 
@@ -122,21 +122,21 @@ def truncation(obj: SceneObject, intrinsics: np.ndarray, pose: np.ndarray, width
 def occlusion(obj: SceneObject, frame: Frame, mask: np.ndarray, tolerance: float, rays=None) -> float:
     """Occluded fraction of the object's silhouette, from the depth test (see module docstring).
 
-    rays: the frame's (H * W, 3) world rays from `camera.world_rays`, to share between objects.
+    rays: the frame's (3, H, W) world ray planes from `camera.world_ray_planes`, to share between
+    objects; only the box's pixel rectangle of them is used.
     """
     height, width = frame.depth.shape
     rect = box_pixel_rect(obj.center, obj.size, obj.yaw, frame.intrinsics, frame.pose, width, height)
-    visible = int(mask.sum())
+    visible = int(np.count_nonzero(mask))
     if rect is None:
         return 1.0 if visible == 0 else 0.0
     u0, u1, v0, v1 = rect
     if rays is None:
-        rays = world_rays(frame.intrinsics, frame.pose, width, height)
-    rays = rays.reshape(height, width, 3)[v0:v1, u0:u1].reshape(-1, 3)
-    t = ray_box_hits(frame.pose[:3, 3], rays, obj.center, obj.size, obj.yaw)
-    depth = frame.depth[v0:v1, u0:u1].ravel()
-    in_mask = mask[v0:v1, u0:u1].ravel()
-    occluded = int(np.sum(np.isfinite(t) & ~in_mask & (depth > 0) & (depth < t - tolerance)))
+        rays = world_ray_planes(frame.intrinsics, frame.pose, width, height)
+    t = ray_box_entry(frame.pose[:3, 3], rays[:, v0:v1, u0:u1], obj.center, obj.size, obj.yaw)
+    depth = frame.depth[v0:v1, u0:u1]
+    in_mask = mask[v0:v1, u0:u1]
+    occluded = int(np.count_nonzero(np.isfinite(t) & ~in_mask & (depth > 0) & (depth < t - tolerance)))
     if occluded + visible == 0:
         return 1.0
     return occluded / (occluded + visible)
@@ -155,13 +155,13 @@ def frame_visibility(objects: list[SceneObject], frame: Frame, config: Visibilit
             raise ValueError(
                 f"frame {frame.frame_id}: mask of object {obj.id} has shape {mask.shape}, depth has {(height, width)}"
             )
-        pixels = int(mask.sum())
+        pixels = int(np.count_nonzero(mask))
         if pixels == 0:
             continue
         area = pixels / float(height * width)
         trunc = truncation(obj, frame.intrinsics, frame.pose, width, height)
         if rays is None:
-            rays = world_rays(frame.intrinsics, frame.pose, width, height)
+            rays = world_ray_planes(frame.intrinsics, frame.pose, width, height)
         occ = occlusion(obj, frame, mask, config.depth_tolerance, rays)
         ok = (
             area >= config.min_area

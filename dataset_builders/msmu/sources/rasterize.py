@@ -36,17 +36,22 @@ def _chunks(counts: np.ndarray):
         start = stop
 
 
-def _zbuffer(depth: np.ndarray, labels: np.ndarray, pix: np.ndarray, z: np.ndarray, lab: np.ndarray):
-    """Keeps, per flat pixel index, the nearest of the new fragments if nearer than what is there."""
+def _zbuffer(depth: np.ndarray, labels: np.ndarray, pix: np.ndarray, z: np.ndarray, lab: np.ndarray,
+             slot: np.ndarray):
+    """Keeps, per flat pixel index, the nearest of the new fragments if strictly nearer than what
+    is there; of equally near new fragments, the first. A scatter-min of depths, then a
+    scatter-min of fragment numbers among the winners for ties: no sort. `slot`: (pixels,) int64
+    scratch, int64 max everywhere on entry and on return."""
     if pix.size == 0:
         return
-    order = np.lexsort((z, pix))
-    pix, z, lab = pix[order], z[order], lab[order]
-    first = np.r_[True, pix[1:] != pix[:-1]]
-    pix, z, lab = pix[first], z[first], lab[first]
-    nearer = z < depth[pix]
-    depth[pix[nearer]] = z[nearer]
-    labels[pix[nearer]] = lab[nearer]
+    before = depth[pix]
+    np.fmin.at(depth, pix, z)  # fmin: a NaN depth never wins
+    won = np.flatnonzero((z == depth[pix]) & (z < before))
+    pix = pix[won]
+    np.minimum.at(slot, pix, won)
+    first = slot[pix] == won
+    slot[pix] = np.iinfo(slot.dtype).max
+    labels[pix[first]] = lab[won[first]]
 
 
 def _finish(depth: np.ndarray, labels: np.ndarray, size: tuple[int, int]):
@@ -93,6 +98,7 @@ def rasterize_triangles(vertices: np.ndarray, faces: np.ndarray, face_labels: np
     x0, x1, y0, y1 = x0[keep], x1[keep], y0[keep], y1[keep]
     box_w = x1 - x0 + 1
     counts = box_w * (y1 - y0 + 1)
+    slot = np.full(height * width, np.iinfo(np.int64).max)
     for part in _chunks(counts):
         tri, off = _expand(counts[part])
         tri += part.start
@@ -110,19 +116,20 @@ def rasterize_triangles(vertices: np.ndarray, faces: np.ndarray, face_labels: np
         w0, w1, w2 = w0[inside], w1[inside], w2[inside]
         # 1/z is affine in screen space, so interpolating it gives perspective-correct depth.
         inv_z = w0 / fz[tri, 0] + w1 / fz[tri, 1] + w2 / fz[tri, 2]
-        _zbuffer(depth, labels, py * width + px, 1.0 / inv_z, face_labels[tri])
+        _zbuffer(depth, labels, py * width + px, 1.0 / inv_z, face_labels[tri], slot)
     return _finish(depth, labels, size)
 
 
-def _erode(best: np.ndarray) -> np.ndarray:
-    """Minimum over each pixel's 3x3 neighbourhood (pixels beyond the edge do not count)."""
-    rows = best.copy()
-    np.minimum(rows[1:], best[:-1], out=rows[1:])
-    np.minimum(rows[:-1], best[1:], out=rows[:-1])
-    out = rows.copy()
-    np.minimum(out[:, 1:], rows[:, :-1], out=out[:, 1:])
-    np.minimum(out[:, :-1], rows[:, 1:], out=out[:, :-1])
-    return out
+def _erode(best: np.ndarray, rows: np.ndarray) -> None:
+    """In place: each pixel of `best` (H, W) becomes the minimum over its 3x3 neighbourhood (pixels
+    beyond the edge do not count); `rows` (H, W) is scratch space. No allocation: the splat erodes
+    a whole padded image once per radius step."""
+    rows[0] = best[0]
+    np.minimum(best[:-1], best[1:], out=rows[1:])  # rows[i] = min(best[i - 1], best[i])
+    np.minimum(rows[:-1], best[1:], out=rows[:-1])  # ... and best[i + 1]
+    best[:, 0] = rows[:, 0]
+    np.minimum(rows[:, :-1], rows[:, 1:], out=best[:, 1:])
+    np.minimum(best[:, :-1], rows[:, 1:], out=best[:, :-1])
 
 
 def surfels(points: np.ndarray, point_labels: np.ndarray, intrinsics, size: tuple[int, int], radius_m: float,
@@ -165,31 +172,46 @@ def splat_points(points: np.ndarray, point_labels: np.ndarray, intrinsics, size:
     every covered (point, pixel) pair.
     """
     height, width = size
-    depth = np.full(height * width, np.inf)
+    depth = np.zeros(height * width, np.float32)
     labels = np.full(height * width, -1, np.int64)
     cu, cv, z, lab, radius = surfels(points, point_labels, intrinsics, size, radius_m, max_radius_px, near)
     count = len(z)
     if count == 0:
-        return _finish(depth, labels, size)
+        return depth.reshape(size), labels.reshape(size)
     order = np.argsort(z, kind="stable")  # rank -> point: nearest first, ties in point order
     rank = np.empty(count, np.int32)
     rank[order] = np.arange(count, dtype=np.int32)
     # A kept centre lies within its radius of the image, so a margin of the largest radius holds it.
     pad = int(radius.max())
-    padded_w = width + 2 * pad
-    centre = (cv + pad) * padded_w + (cu + pad)
-    best = np.full((height + 2 * pad) * padded_w, count, np.int32)  # `count` = no point
+    padded = (height + 2 * pad, width + 2 * pad)
+    centre = (cv + pad) * padded[1] + (cu + pad)
+    best = np.full(padded, count, np.int32)  # `count` = no point
+    scratch = np.empty_like(best)
     for r in range(pad, -1, -1):
         if r < pad:
-            best = _erode(best.reshape(-1, padded_w)).ravel()
+            _erode(best, scratch)
         at = radius == r
-        np.minimum.at(best, centre[at], rank[at])
-    best = best.reshape(-1, padded_w)[pad : pad + height, pad : pad + width].ravel()
+        np.minimum.at(best.reshape(-1), centre[at], rank[at])
+    best = best[pad : pad + height, pad : pad + width].ravel()
     hit = best < count
     winner = order[best[hit]]
-    depth[hit] = z[winner]
+    depth[hit] = z[winner]  # z > near: the same float32 as rounding a float64 map
     labels[hit] = lab[winner]
-    return _finish(depth, labels, size)
+    return depth.reshape(size), labels.reshape(size)
+
+
+def label_masks(label_map: np.ndarray) -> dict[int, np.ndarray]:
+    """{label: (H, W) bool mask} for every label >= 0 of a rendered label map, in increasing order.
+    The labels present come from a bincount when they are small (object ids are), which is several
+    times cheaper than `np.unique` over every pixel."""
+    labels = label_map[label_map >= 0]
+    if labels.size == 0:
+        return {}
+    if labels.max() < 4 * label_map.size:
+        present = np.flatnonzero(np.bincount(labels))
+    else:
+        present = np.unique(labels)
+    return {int(i): label_map == i for i in present}
 
 
 def transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -197,4 +219,4 @@ def transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-__all__ = ["rasterize_triangles", "splat_points", "surfels", "transform"]
+__all__ = ["rasterize_triangles", "splat_points", "surfels", "label_masks", "transform"]

@@ -49,7 +49,7 @@ from PIL import Image
 
 from ..scene import Frame, Scene, SceneError, SceneObject
 from ..validation import check_pose, principal_point_problem
-from .rasterize import rasterize_triangles, splat_points, transform
+from .rasterize import label_masks, rasterize_triangles, splat_points, transform
 from .scannet_io import (read_aggregation, read_axis_alignment, read_image, read_json, read_matrix,
                          read_npy, read_pose, read_ply, read_segments)
 from .scannet_labels import BENCHMARK_CATEGORIES, clean_category, color_name
@@ -243,7 +243,7 @@ class ScanNetPointCloudSource:
             depth, label_map = splat_points(transform(np.linalg.inv(pose), xyz), point_object,
                                             intrinsics, (out_h, out_w), self.point_radius,
                                             self.max_radius_px)
-            masks = {int(i): label_map == i for i in np.unique(label_map) if i >= 0}
+            masks = label_masks(label_map)
             return Frame(frame_id=frame_id, image=image, depth=depth,
                          intrinsics=intrinsics.astype(np.float32), pose=pose, instance_masks=masks)
 
@@ -408,7 +408,7 @@ def mesh_scene(scene_id: str, mesh, segments: np.ndarray, groups: list[dict], al
             transform(np.linalg.inv(frame.pose), vertices), faces, face_object, intrinsics, (height, width))
         agrees = (depth == 0) | (np.abs(rendered - depth) <= options.depth_tolerance)
         label_map = np.where(agrees, label_map, -1)
-        masks = {int(i): label_map == i for i in np.unique(label_map) if i >= 0}
+        masks = label_masks(label_map)
         return Frame(frame_id=frame_id, image=image, depth=depth, intrinsics=intrinsics.astype(np.float32),
                      pose=align @ frame.pose, instance_masks=masks)
 
