@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import io
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from datasets import Image as ImageFeature
-from PIL import Image
+from PIL import Image, ImageFile
 
 from modeling_sdvlm.depth_inputs import check_depth_range
 
@@ -57,6 +58,18 @@ def check_schema(dataset, needs_depth: bool) -> None:
         )
 
 
+@contextmanager
+def truncated_images_refused():
+    """Pillow's `LOAD_TRUNCATED_IMAGES` off while decoding: some libraries (lmms-eval) switch it on for the
+    whole process on import, and a truncated image would then decode with made-up pixels."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def _decode(value, name: str) -> Image.Image:
     """An undecoded `datasets.Image` value (or an already decoded PIL image) as a loaded PIL image."""
     if value is None:
@@ -67,8 +80,9 @@ def _decode(value, name: str) -> Image.Image:
     if isinstance(value, dict) and (value.get("bytes") or value.get("path")):
         source = io.BytesIO(value["bytes"]) if value.get("bytes") else value["path"]
         try:
-            image = Image.open(source)
-            image.load()
+            with truncated_images_refused():
+                image = Image.open(source)
+                image.load()
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise ValueError(f"{name} cannot be decoded ({type(error).__name__}: {error})") from error
         return image

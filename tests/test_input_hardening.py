@@ -238,6 +238,16 @@ def test_corrupt_bytes_decode_check_is_real():
 
     with pytest.raises(ValueError, match="image cannot be decoded"):
         _decode({"bytes": truncated, "path": None}, "image")
+    # Whatever a library set for the whole process (lmms-eval turns LOAD_TRUNCATED_IMAGES on at import).
+    from PIL import ImageFile
+
+    monkeypatched = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with pytest.raises(ValueError, match="image cannot be decoded"):
+            _decode({"bytes": truncated, "path": None}, "image")
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = monkeypatched
 
 
 def test_evaluation_arguments_are_checked(tiny, tmp_path):
