@@ -134,6 +134,14 @@ QUALITATIVE_CASES = [
     ("Without a doubt.", "yes", "zero", True),
     ("That's right.", "yes", "zero", True),
     ("No, it is not.", "yes", "zero", False),
+    # a bare measurement answers another question: no yes (and no no) is read from it
+    ("It is 3 m.", "yes", "zero", None),
+    ("About 2 meters away.", "no", "zero", None),
+    ("Approximately 1.5 m tall.", "yes", "relative_position", None),
+    ("There are 2.", "yes", "zero", True),
+    ("The chair is 3 m tall.", "yes", "zero", True),
+    ("It is 2 m to the left of Region [1].", "yes", "relative_position", True),
+    ("It is.", "yes", "zero", True),
 ]
 
 

@@ -144,6 +144,11 @@ def drop_repeated_lines(text: str) -> str:
     lines = text.split("\n")
     if len(lines) < 3:
         return text
+    keys = list(map(str.strip, lines))
+    distinct = set(keys)
+    distinct.discard("")
+    if len(distinct) == len(keys) - keys.count(""):
+        return text  # no non-empty line repeats (the common case, found without a Python loop)
     seen: set[str] = set()
     kept = []
     for line in lines:

@@ -113,7 +113,8 @@ _IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
 
 def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
     """Lower-cased answer with number words as digits and no index, tag or non-length number (`answer_text`)."""
-    text = text.translate(_TRANSLATE).lower().replace("''", '"')
+    # Every character `_TRANSLATE` maps is non-ASCII: most answers skip the (per-character) translate.
+    text = (text if text.isascii() else text.translate(_TRANSLATE)).lower().replace("''", '"')
     if "\n" in text:
         text = drop_repeated_lines(text)  # first: a degenerate answer is then read (and scanned) once
     if "\\scalar{" in text:

@@ -6,7 +6,9 @@ Policy (also in the metric card):
   "no idea", "hard to say", "cannot tell") are set aside, then the prediction's first explicit
   yes/no word decides ("Yes, it is." -> yes; "Not sure, but yes." -> yes); without one, a hedge
   makes the answer unreadable, a negation ("not", "n't", "none", "never", "neither") means no,
-  and any other statement ("The bed is left of the curtain.") means yes. A yes/no word right
+  and any other statement ("The bed is left of the curtain.") means yes, except a bare measurement
+  ("It is 3 m.", "about 2 meters away": a number, no object or relation word, no "there is"),
+  which answers another question and is unreadable. A yes/no word right
   after "not" / an "n't" word flips ("not yes" -> no); "no doubt", "without a doubt",
   "that's right" read as yes.
 * a relation word negated by "not" / "never" / an "n't" word (filler like "on the" skipped)
@@ -41,6 +43,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from .selection import DIMENSION_WORDS
+from .units import SPELLING_TO_UNIT
 
 # A word, or an indexed name ("region0"): the index tells two regions apart.
 _WORD_RE = re.compile(r"[a-z]+\d*(?:'[a-z]+)?")
@@ -108,6 +113,12 @@ _STOPWORDS = frozenset(
 )
 
 
+# Words a bare measurement is made of ("it is about 3 meters tall"): no object or relation is named.
+_NOT_CONTENT = _STOPWORDS | frozenset(SPELLING_TO_UNIT) | frozenset().union(*DIMENSION_WORDS.values()) | {"around", "estimated"}
+# "There are 2.": a count that says the thing exists.
+_EXISTENTIAL_RE = re.compile(r"\bthere(?:'s|\s+(?:is|are|was|were)\b)")
+
+
 @dataclass(frozen=True)
 class QualitativeAnswer:
     """A normalised qualitative answer: polarity ("yes"/"no"/None), relations, subject words."""
@@ -157,6 +168,10 @@ def _polarity(text: str, asked: frozenset[str] = frozenset()) -> str | None:
         stated = _stated_relations(words)
         if stated & _opposite(asked) and not stated & asked:
             return "no"
+    if _DIGIT_RE.search(unhedged) and not _EXISTENTIAL_RE.search(unhedged) and not any(
+        word not in _NOT_CONTENT and len(word) > 1 for word in words
+    ):
+        return None  # only a measurement ("It is 3 m." to "Is there a chair?"): it answers another question
     # A statement reads as yes; garbage ("s?s?s") states nothing.
     return "yes" if sum(len(word) > 1 for word in words) >= 2 else None
 

@@ -19,6 +19,7 @@ import gc
 import inspect
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ DEFAULT_THRESHOLDS = (1.25, 1.25**2, 1.25**3)
 # there), so boundary cases such as 1.1 against 1.0 count the same (vision-x-nyu/thinking-in-space @ e6a72f3,
 # lmms_eval/tasks/vsibench/utils.py `mean_relative_accuracy`).
 MRA_THRESHOLDS = tuple(0.50 + i * ((0.95 - 0.50) / 9) for i in range(9)) + (0.95,)
+# The largest relative error each threshold accepts (1 - theta), ascending: counted by bisection.
+_MRA_LIMITS = sorted(1.0 - theta for theta in MRA_THRESHOLDS)
 
 
 def _within(predicted: Sequence[float], reference: Sequence[float], low: float, high: float) -> bool:
@@ -92,7 +95,8 @@ def relative_accuracy(relative_error: float) -> float:
     >>> relative_accuracy(0.5), relative_accuracy(0.25), relative_accuracy(0.0)
     (0.1, 0.6, 1.0)
     """
-    return sum(relative_error <= 1.0 - theta for theta in MRA_THRESHOLDS) / len(MRA_THRESHOLDS)
+    # Limits >= the error pass (`relative_error` is finite: `_relative_error` returns no NaN).
+    return (len(_MRA_LIMITS) - bisect_left(_MRA_LIMITS, relative_error)) / len(MRA_THRESHOLDS)
 
 
 def _relative_error(predicted: Sequence[float], reference: Sequence[float]) -> float | None:

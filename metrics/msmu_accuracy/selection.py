@@ -56,14 +56,20 @@ _BOLD_RE = re.compile(r"\*\*(?=[^*\s])[^*\n]+?\*\*")
 _PAREN_RE = re.compile(r"\([^()\n]*\)")
 # Clause ends; not ":", which joins a dimension's label to its value ("Height: 1.8 m").
 _CLAUSE_END_RE = re.compile(r"[.!?;,\n|]")
+# Up to the last clause end of a text (greedy: one match instead of a scan over every clause end).
+_LAST_CLAUSE_END_RE = re.compile(r"(?s).*[.!?;,\n|]")
 _WORD_RE = re.compile(r"[a-z]+")
 # The dimension a question asks about, by its words; distance first ("vertical distance" is a distance).
-_DIMENSION_WORDS = {
+DIMENSION_WORDS = {
     "distance": frozenset({"distance", "far", "apart", "away", "gap", "close", "closer", "from"}),
     "height": frozenset({"height", "tall", "high", "vertical", "vertically", "vericall"}),
     "width": frozenset({"width", "wide", "horizontal", "horizontally", "across", "breadth"}),
     "length": frozenset({"length", "long"}),
     "depth": frozenset({"depth", "deep", "thick", "thickness"}),
+}
+# The words of every dimension but one, per dimension: clauses naming another dimension.
+_OTHERDIMENSION_WORDS = {
+    name: frozenset().union(*(w for other, w in DIMENSION_WORDS.items() if other != name)) for name in DIMENSION_WORDS
 }
 _QUESTION_NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 # A bare number followed by a plural noun counts things ("2 regions", "3 chairs").
@@ -88,7 +94,7 @@ def read_question(question: str | None) -> QuestionHints:
         return QuestionHints(None, frozenset())
     lowered = question.lower()
     words = set(_WORD_RE.findall(lowered))
-    dimension = next((name for name, names in _DIMENSION_WORDS.items() if words & names), None)
+    dimension = next((name for name, names in DIMENSION_WORDS.items() if words & names), None)
     if dimension == "distance" and not words & {"distance", "far", "apart", "away", "gap", "close"}:
         dimension = None  # "from" alone does not ask for a distance
     values = frozenset(float(n) for n in _QUESTION_NUMBER_RE.findall(lowered))
@@ -96,14 +102,18 @@ def read_question(question: str | None) -> QuestionHints:
 
 
 def _numbers(group: list) -> tuple:
-    return tuple(q[0] for element in group[2] for q in element)
+    elements = group[2]
+    if len(elements) == 1 and len(elements[0]) == 1:
+        return (elements[0][0][0],)  # one value, the common case, without a generator
+    return tuple(q[0] for element in elements for q in element)
 
 
 def _context_words(text: str, group: list) -> set[str]:
     """Words of the clause around a group: back to the previous clause end, on to the next one."""
     start, end = group[0], group[1]
     window = text[max(0, start - _CONTEXT_CHARS) : start]
-    cut = max((m.end() for m in _CLAUSE_END_RE.finditer(window)), default=0)
+    last_end = _LAST_CLAUSE_END_RE.match(window)
+    cut = last_end.end() if last_end else 0
     after = text[end : end + _CONTEXT_CHARS]
     stop = _CLAUSE_END_RE.search(after)
     return set(_WORD_RE.findall(window[cut:] + " " + (after[: stop.start()] if stop else after)))
@@ -190,8 +200,8 @@ def choose(
         if before:
             candidates, why = before[-1:], "followed by a total"
     if hints.dimension and kind == "length" and len(candidates) > 1:
-        asked = _DIMENSION_WORDS[hints.dimension]
-        others = frozenset().union(*(w for name, w in _DIMENSION_WORDS.items() if name != hints.dimension))
+        asked = DIMENSION_WORDS[hints.dimension]
+        others = _OTHERDIMENSION_WORDS[hints.dimension]
         contexts = [_context_words(text, g) for g in candidates]
         naming = [g for g, words in zip(candidates, contexts) if words & asked]
         if naming and len(naming) < len(candidates) and any(words & others for words in contexts):
@@ -219,4 +229,4 @@ def same_sentence(text: str, groups: list) -> list:
     return [g for g in groups if bisect_right(ends, g[0] - 1) == sentence]
 
 
-__all__ = ["QuestionHints", "choose", "read_question", "same_sentence"]
+__all__ = ["DIMENSION_WORDS", "QuestionHints", "choose", "read_question", "same_sentence"]
