@@ -199,17 +199,25 @@ def depth_mesh(depth: np.ndarray, labels: np.ndarray, intrinsics, step: int = 2)
     return vertices, faces, labels[rows, cols].reshape(-1)[faces[:, 0]]
 
 
+def system_time_and_faults() -> tuple[float, int]:
+    """(system CPU-s, minor page faults) of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_stime + children.ru_stime, own.ru_minflt + children.ru_minflt
+
+
 def build(root: Path, out: Path, scale: float, num_proc: int, frames_per_scene: int, before: bool):
-    """(CPU-s per frame, wall-s per frame, frames, {shard name: bytes}) of a whole build over `root`."""
+    """(CPU-s per frame, wall-s per frame, frames, {shard name: bytes}, system share of the CPU-s,
+    minor page faults per frame) of a whole build over `root`."""
     with implementations(before):
-        cpu, wall = cpu_seconds(), time.perf_counter()
+        cpu, wall, (system, faults) = cpu_seconds(), time.perf_counter(), system_time_and_faults()
         build_msmu("scannet", out, scannet_root=str(root), point_cloud_scale=scale, frames_per_scene=frames_per_scene,
                    num_proc=num_proc, progress=False, verbose=False)
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+        system, faults = (now - then for now, then in zip(system_time_and_faults(), (system, faults)))
     frames = sum(min(frames_per_scene, len(json.loads((d / "scene.json").read_text())["frames"]))
                  for d in root.iterdir())
     shards = {p.name: p.read_bytes() for p in sorted((out / "data").glob("*.parquet"))}
-    return cpu / frames, wall / frames, frames, shards
+    return cpu / frames, wall / frames, frames, shards, system / cpu, faults / frames
 
 
 def main(argv=None) -> None:
@@ -257,15 +265,18 @@ def main(argv=None) -> None:
             scene_with_views(args.scene, tmp / "root" / f"scene{i:04d}_00", -(-args.frames_per_scene // 3))
         scene_with_views(args.scene, tmp / "warmup" / "scene0000_00", -(-args.frames_per_scene // 3))
         build(tmp / "warmup", tmp / "warmup-out", args.scale, 1, args.frames_per_scene, False)
-        old_cpu, _, frames, old_shards = build(tmp / "root", tmp / "before", args.scale, 1, args.frames_per_scene, True)
-        new_cpu, new_wall, _, new_shards = build(tmp / "root", tmp / "after", args.scale, 1, args.frames_per_scene, False)
-        par_cpu, par_wall, _, par_shards = build(tmp / "root", tmp / "after2", args.scale, 2, args.frames_per_scene,
-                                                 False)
+        old_cpu, _, frames, old_shards, old_sys, old_faults = build(tmp / "root", tmp / "before", args.scale, 1,
+                                                                    args.frames_per_scene, True)
+        new_cpu, new_wall, _, new_shards, new_sys, new_faults = build(tmp / "root", tmp / "after", args.scale, 1,
+                                                                      args.frames_per_scene, False)
+        par_cpu, par_wall, _, par_shards, _, _ = build(tmp / "root", tmp / "after2", args.scale, 2,
+                                                       args.frames_per_scene, False)
     assert new_shards == old_shards, "the build's parquet shards differ before/after"
     assert par_shards == new_shards, "the build's parquet shards differ between 1 and 2 processes"
     print(f"whole build ({frames} frames, {args.copies} scenes), --num-proc 1  CPU-s/frame: before {old_cpu:.4f}  "
           f"after {new_cpu:.4f}  ratio {old_cpu / new_cpu:.1f}x; {len(new_shards)} parquet shards byte-identical "
-          f"before/after and at 2 processes")
+          f"before/after and at 2 processes; system time {old_sys:.0%} / {new_sys:.0%} of the CPU-s, "
+          f"{old_faults:.0f} / {new_faults:.0f} minor page faults a frame")
     print(f"--num-proc scaling (after): wall-s/frame 1 proc {new_wall:.4f}, 2 procs {par_wall:.4f}: "
           f"{new_wall / par_wall:.2f}x (ideal 2x on 2 free cores; CPU-s/frame at 2 procs {par_cpu:.4f}); "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
