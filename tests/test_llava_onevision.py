@@ -6,10 +6,6 @@ model, `LlavaOnevisionImageProcessor` with small pinpoints): nothing is download
 """
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -25,6 +21,7 @@ from transformers import (
 )
 from transformers.image_utils import PILImageResampling
 
+from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 from modeling_sdvlm import (
     SDVLMLlavaOnevisionConfig,
     SDVLMLlavaOnevisionForConditionalGeneration,
@@ -299,48 +296,16 @@ def test_save_load_and_auto_classes_round_trip(processor, model, inputs, tmp_pat
         assert torch.equal(model.lm_head(base(**inputs).last_hidden_state), expected)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.util, json, sys
-    # Hide the editable install and the repository: the package must NOT be importable here.
-    sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")
-                     and "__editable__" not in getattr(type(f), "__module__", "")]
-    sys.path = [p for p in sys.path if p not in ("", {repo!r}) and "__editable__" not in p]
-    assert importlib.util.find_spec("modeling_sdvlm") is None, "modeling_sdvlm is still importable"
-    import numpy as np, torch
-    from PIL import Image
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-    model = AutoModelForImageTextToText.from_pretrained({path!r}, trust_remote_code=True).eval()
-    processor = AutoProcessor.from_pretrained({path!r}, trust_remote_code=True)
-    image = Image.fromarray(np.full((20, 50, 3), 120, dtype=np.uint8))
-    depth = np.linspace(0.5, 4.0, 20 * 50, dtype=np.float32).reshape(20, 50)
-    inputs = processor(images=[image], text=[{prompt!r}], depth=[depth], return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**inputs).logits
-    print(json.dumps({{"model": type(model).__module__ + "." + type(model).__name__,
-                      "processor": type(processor).__module__ + "." + type(processor).__name__,
-                      "depth": inputs["depth_values"].flatten().tolist(), "logits": logits[0, -1].tolist()}}))
-    """
-)
-
-
 @pytest.mark.slow
 def test_checkpoint_loads_with_trust_remote_code_without_the_package(processor, model, tmp_path, repo_root):
     checkpoint = tmp_path / "checkpoint"
     model.save_pretrained(checkpoint)
     processor.save_pretrained(checkpoint)
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    script = REMOTE_SCRIPT.format(repo=str(repo_root), path=str(checkpoint), prompt=PROMPT)
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    remote = json.loads(result.stdout.strip().splitlines()[-1])
+    remote = run_remote_checkpoint(checkpoint, repo_root, tmp_path, PROMPT, 20, 50)
     assert remote["model"].endswith("SDVLMLlavaOnevisionForConditionalGeneration")
     assert remote["processor"].endswith("SDVLMLlavaOnevisionProcessor")
     assert not remote["model"].startswith("modeling_sdvlm.") and not remote["processor"].startswith("modeling_sdvlm.")
-    image = Image.fromarray(np.full((20, 50, 3), 120, dtype=np.uint8))
-    depth = np.linspace(0.5, 4.0, 20 * 50, dtype=np.float32).reshape(20, 50)
+    image, depth = flat_scene(20, 50)
     local = processor(images=[image], text=[PROMPT], depth=[depth], return_tensors="pt")
     with torch.no_grad():
         logits = model(**local).logits[0, -1]

@@ -6,10 +6,6 @@ nothing is downloaded.
 
 import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -24,6 +20,7 @@ from transformers import (
     LlavaForConditionalGeneration,
 )
 
+from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMModel, depth_positional_encoding
 from modeling_sdvlm.depth_encoding import masked_pool_depth_cells
 
@@ -389,34 +386,7 @@ def test_save_load_and_auto_classes_round_trip(model, inputs, tmp_path):
         assert torch.equal(model.lm_head(base(**inputs).last_hidden_state), expected)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.util, json, sys
-    # Hide the editable install and the repository: the package must NOT be importable here.
-    sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")
-                     and "__editable__" not in getattr(type(f), "__module__", "")]
-    sys.path = [p for p in sys.path if p not in ("", {repo!r}) and "__editable__" not in p]
-    assert importlib.util.find_spec("modeling_sdvlm") is None, "modeling_sdvlm is still importable"
-    import numpy as np, torch
-    from PIL import Image
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-    model = AutoModelForImageTextToText.from_pretrained({path!r}, trust_remote_code=True).eval()
-    processor = AutoProcessor.from_pretrained({path!r}, trust_remote_code=True)
-    image = Image.fromarray(np.full((24, 40, 3), 120, dtype=np.uint8))
-    depth = np.linspace(0.5, 4.0, 24 * 40, dtype=np.float32).reshape(24, 40)
-    inputs = processor(images=[image], text=["USER: <image>\\nHow far? ASSISTANT:"], depth=[depth], return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**inputs).logits
-    print(json.dumps({{"model": type(model).__module__ + "." + type(model).__name__,
-                      "processor": type(processor).__module__ + "." + type(processor).__name__,
-                      "depth_sum": float(inputs["depth_values"].sum()), "logits": logits[0, -1].tolist()}}))
-    """
-)
-
-
 def test_checkpoint_loads_with_trust_remote_code_without_the_package(tmp_path, repo_root):
-    from PIL import Image
-
     from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
 
     processor = build_tiny_processor(texts=["How far?"], image_size=32, patch_size=8)
@@ -426,18 +396,11 @@ def test_checkpoint_loads_with_trust_remote_code_without_the_package(tmp_path, r
     processor.save_pretrained(checkpoint)
     for name in ("modeling_sdvlm.py", "configuration_sdvlm.py", "processing_sdvlm.py", "depth_geometry.py"):
         assert (checkpoint / name).is_file(), f"{name} was not copied beside the checkpoint"
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    script = REMOTE_SCRIPT.format(repo=str(repo_root), path=str(checkpoint))
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    remote = json.loads(result.stdout.strip().splitlines()[-1])
+    remote = run_remote_checkpoint(checkpoint, repo_root, tmp_path, "USER: <image>\nHow far? ASSISTANT:", 24, 40)
     assert not remote["model"].startswith("modeling_sdvlm."), remote["model"]
     assert remote["model"].endswith("SDVLMForConditionalGeneration")
     assert remote["processor"].endswith("SDVLMProcessor") and not remote["processor"].startswith("modeling_sdvlm.")
-    image = Image.fromarray(np.full((24, 40, 3), 120, dtype=np.uint8))
-    depth = np.linspace(0.5, 4.0, 24 * 40, dtype=np.float32).reshape(24, 40)
+    image, depth = flat_scene(24, 40)
     inputs = processor(images=[image], text=["USER: <image>\nHow far? ASSISTANT:"], depth=[depth], return_tensors="pt")
     with torch.no_grad():
         local = model(**inputs).logits[0, -1]

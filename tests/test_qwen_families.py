@@ -1,11 +1,6 @@
 """SD-VLM on Qwen2.5-VL and Qwen3-VL: exactness against the plain classes, token alignment, loading,
 generation, batching and bad input. Tiny configs of the families' own config classes, no download."""
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -21,6 +16,7 @@ from transformers import (
     Qwen3VLForConditionalGeneration,
 )
 
+from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
 
 PLAIN = {"qwen2_5_vl": Qwen2_5_VLForConditionalGeneration, "qwen3_vl": Qwen3VLForConditionalGeneration}
@@ -170,46 +166,15 @@ def test_save_load_and_auto_classes_round_trip(processor, model, tmp_path):
         assert torch.equal(model.lm_head(base(**inputs).last_hidden_state), expected)
 
 
-REMOTE_SCRIPT = textwrap.dedent(
-    """
-    import importlib.util, json, sys
-    sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")
-                     and "__editable__" not in getattr(type(f), "__module__", "")]
-    sys.path = [p for p in sys.path if p not in ("", {repo!r}) and "__editable__" not in p]
-    assert importlib.util.find_spec("modeling_sdvlm") is None, "modeling_sdvlm is still importable"
-    import numpy as np, torch
-    from PIL import Image
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-    model = AutoModelForImageTextToText.from_pretrained({path!r}, trust_remote_code=True).eval()
-    processor = AutoProcessor.from_pretrained({path!r}, trust_remote_code=True)
-    image = Image.fromarray(np.full((60, 100, 3), 120, dtype=np.uint8))
-    depth = np.linspace(0.5, 4.0, 6000, dtype=np.float32).reshape(60, 100)
-    inputs = processor(images=[image], text=[{prompt!r}], depth=[depth], return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**inputs).logits
-    print(json.dumps({{"model": type(model).__module__ + "." + type(model).__name__,
-                      "processor": type(processor).__module__ + "." + type(processor).__name__,
-                      "logits": logits[0, -1].tolist()}}))
-    """
-)
-
-
 @pytest.mark.slow
 def test_checkpoint_loads_with_trust_remote_code_without_the_package(processor, model, tmp_path, repo_root):
     checkpoint = tmp_path / "checkpoint"
     model.save_pretrained(checkpoint)
     processor.save_pretrained(checkpoint)
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    script = REMOTE_SCRIPT.format(repo=str(repo_root), path=str(checkpoint), prompt=prompt(processor))
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    remote = json.loads(result.stdout.strip().splitlines()[-1])
+    remote = run_remote_checkpoint(checkpoint, repo_root, tmp_path, prompt(processor), 60, 100)
     assert not remote["model"].startswith("modeling_sdvlm.") and remote["model"].endswith(type(model).__name__)
     assert remote["processor"].endswith(type(processor).__name__) and not remote["processor"].startswith("modeling_")
-    image = Image.fromarray(np.full((60, 100, 3), 120, dtype=np.uint8))
-    depth = np.linspace(0.5, 4.0, 6000, dtype=np.float32).reshape(60, 100)
+    image, depth = flat_scene(60, 100)
     inputs = processor(images=[image], text=[prompt(processor)], depth=[depth], return_tensors="pt")
     with torch.no_grad():
         local = model(**inputs).logits[0, -1]
