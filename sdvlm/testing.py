@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from datasets import Dataset
 from PIL import Image as PILImage
+from transformers import TrainerCallback
 
 from dataset_builders.msmu.conventions import CATEGORY_NAMES, DEPTH_UNITS_PER_METER, IMAGE_TOKEN
 from dataset_builders.msmu.features import msmu_features
@@ -115,4 +116,11 @@ def tiny_depth_estimator(seed: int = 0, image_size: int = 56, hidden_size: int =
     return model, image_processor
 
 
-__all__ = ["tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]
+class TrainEndCapture(TrainerCallback):
+    """Keeps the model `Trainer` hands to `on_train_end` (as `.model`), for tests that inspect the trained weights."""
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        self.model = model
+
+
+__all__ = ["TrainEndCapture", "tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]

@@ -21,3 +21,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real RGB-D samples not found at {SHARED_DATA} (../shared is absent)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def small_msmu(tmp_path_factory) -> Path:
+    """A tiny MSMU folder (4 train, 2 test frames) for the per-family training tests."""
+    from sdvlm.testing import write_tiny_msmu
+
+    return write_tiny_msmu(tmp_path_factory.mktemp("msmu") / "msmu", num_train_frames=4, num_test_frames=2)

@@ -3,30 +3,20 @@
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForConditionalGeneration, TrainerCallback
+from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForConditionalGeneration
 
 from modeling_sdvlm.families import FAMILIES
 from sdvlm.collator import SDVLMDataCollator
-from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
+from sdvlm.testing import TrainEndCapture, write_tiny_checkpoint
 from sdvlm.train import parse_args, train
 
 PLAIN = {"qwen2_5_vl": Qwen2_5_VLForConditionalGeneration, "qwen3_vl": Qwen3VLForConditionalGeneration}
 
 
-class Capture(TrainerCallback):
-    def on_train_end(self, args, state, control, model=None, **kwargs):
-        self.model = model
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_tiny_msmu(tmp_path_factory.mktemp("msmu") / "msmu", num_train_frames=4, num_test_frames=2)
-
-
-def plain_checkpoint(data, folder, family):
+def plain_checkpoint(small_msmu, folder, family):
     """A plain transformers checkpoint of the family (its own model class), with the SD-VLM processor
     files (the plain processor needs torchvision to be built here)."""
-    sdvlm = write_tiny_checkpoint(folder / "sdvlm", data, family=family)
+    sdvlm = write_tiny_checkpoint(folder / "sdvlm", small_msmu, family=family)
     model = FAMILIES[family].model_class.from_pretrained(sdvlm)
     plain = PLAIN[family](model.config)
     plain.load_state_dict(model.state_dict())
@@ -36,11 +26,11 @@ def plain_checkpoint(data, folder, family):
 
 
 @pytest.mark.parametrize("family", sorted(PLAIN))
-def test_lora_from_a_plain_checkpoint_moves_lora_only(data, tmp_path, family):
-    checkpoint, initial = plain_checkpoint(data, tmp_path, family)
+def test_lora_from_a_plain_checkpoint_moves_lora_only(small_msmu, tmp_path, family):
+    checkpoint, initial = plain_checkpoint(small_msmu, tmp_path, family)
     plain_keys = {name: tensor for name, tensor in FAMILIES[family].model_class.from_pretrained(checkpoint).state_dict().items()}
-    capture = Capture()
-    args = parse_args(["--dataset_name", str(data), "--model_name_or_path", str(checkpoint),
+    capture = TrainEndCapture()
+    args = parse_args(["--dataset_name", str(small_msmu), "--model_name_or_path", str(checkpoint),
                        "--output_dir", str(tmp_path / "out"), "--per_device_train_batch_size", "2",
                        "--gradient_checkpointing", "false", "--save_strategy", "no", "--disable_tqdm", "true",
                        "--max_steps", "2", "--lora_r", "4", "--lora_alpha", "8", "--learning_rate", "1e-2"])[:3]
@@ -61,17 +51,17 @@ def test_lora_from_a_plain_checkpoint_moves_lora_only(data, tmp_path, family):
     assert type(model) is FAMILIES[family].model_class and model.config.use_depth
     from datasets import load_dataset
 
-    test = load_dataset(str(data))["test"]
+    test = load_dataset(str(small_msmu))["test"]
     answers = generate_answers(model, processor, test, batch_size=2, max_new_tokens=3, progress=False)
     assert len(answers) == len(test)
 
 
 @pytest.mark.parametrize("family", sorted(PLAIN))
-def test_collator_carries_the_families_image_keys(data, tmp_path, family):
+def test_collator_carries_the_families_image_keys(small_msmu, tmp_path, family):
     from datasets import load_dataset
 
-    processor = FAMILIES[family].processor_class.from_pretrained(write_tiny_checkpoint(tmp_path, data, family=family))
-    rows = list(load_dataset(str(data))["train"].select(range(2)))
+    processor = FAMILIES[family].processor_class.from_pretrained(write_tiny_checkpoint(tmp_path, small_msmu, family=family))
+    rows = list(load_dataset(str(small_msmu))["train"].select(range(2)))
     batch = SDVLMDataCollator(processor=processor)(rows)
     assert {"pixel_values", "image_grid_thw", "depth_values", "mm_token_type_ids"} <= set(batch)
     image_id = processor.image_token_id
@@ -81,7 +71,7 @@ def test_collator_carries_the_families_image_keys(data, tmp_path, family):
 
 
 @pytest.mark.parametrize("family", sorted(PLAIN))
-def test_space_answers_with_a_checkpoint_of_the_family(data, tmp_path, family):
+def test_space_answers_with_a_checkpoint_of_the_family(small_msmu, tmp_path, family):
     import numpy as np
     from PIL import Image
 
@@ -90,7 +80,7 @@ def test_space_answers_with_a_checkpoint_of_the_family(data, tmp_path, family):
     load_space_module()  # puts the Space's modules on the path
     from space_model import SpaceModel
 
-    space = SpaceModel.load(str(write_tiny_checkpoint(tmp_path, data, family=family)))
+    space = SpaceModel.load(str(write_tiny_checkpoint(tmp_path, small_msmu, family=family)))
     image = Image.fromarray(np.full((40, 64, 3), 90, np.uint8))
     depth = np.linspace(0.5, 4.0, 40 * 64, dtype=np.float32).reshape(40, 64)
     prediction = space.predict(image, "How far is the red box from the camera?", depth=depth)

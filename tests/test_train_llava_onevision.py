@@ -2,31 +2,21 @@
 
 import pytest
 import torch
-from transformers import LlavaOnevisionForConditionalGeneration, TrainerCallback
+from transformers import LlavaOnevisionForConditionalGeneration
 
 from modeling_sdvlm.families import FAMILIES
 from sdvlm.collator import SDVLMDataCollator
-from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
+from sdvlm.testing import TrainEndCapture, write_tiny_checkpoint
 from sdvlm.train import parse_args, train
 
 FAMILY = FAMILIES["llava_onevision"]
 
 
-class Capture(TrainerCallback):
-    def on_train_end(self, args, state, control, model=None, **kwargs):
-        self.model = model
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_tiny_msmu(tmp_path_factory.mktemp("msmu") / "msmu", num_train_frames=4, num_test_frames=2)
-
-
-def test_collator_carries_onevision_image_keys_and_depth_tiles(data, tmp_path):
+def test_collator_carries_onevision_image_keys_and_depth_tiles(small_msmu, tmp_path):
     from datasets import load_dataset
 
-    processor = FAMILY.processor_class.from_pretrained(write_tiny_checkpoint(tmp_path, data, family="llava_onevision"))
-    rows = list(load_dataset(str(data))["train"].select(range(2)))
+    processor = FAMILY.processor_class.from_pretrained(write_tiny_checkpoint(tmp_path, small_msmu, family="llava_onevision"))
+    rows = list(load_dataset(str(small_msmu))["train"].select(range(2)))
     batch = SDVLMDataCollator(processor=processor)(rows)
     assert {"pixel_values", "image_sizes", "depth_values"} <= set(batch)
     assert batch["depth_values"].shape[:2] == batch["pixel_values"].shape[:2]
@@ -34,16 +24,16 @@ def test_collator_carries_onevision_image_keys_and_depth_tiles(data, tmp_path):
     assert (batch["labels"][batch["input_ids"] == image_id] == -100).all()
 
 
-def test_lora_from_a_plain_onevision_checkpoint_moves_lora_only(data, tmp_path):
-    sdvlm = write_tiny_checkpoint(tmp_path / "sdvlm", data, family="llava_onevision")
+def test_lora_from_a_plain_onevision_checkpoint_moves_lora_only(small_msmu, tmp_path):
+    sdvlm = write_tiny_checkpoint(tmp_path / "sdvlm", small_msmu, family="llava_onevision")
     model = FAMILY.model_class.from_pretrained(sdvlm)
     plain = LlavaOnevisionForConditionalGeneration(model.config)
     plain.load_state_dict(model.state_dict())
     plain.save_pretrained(tmp_path / "plain")
     FAMILY.processor_class.from_pretrained(sdvlm).save_pretrained(tmp_path / "plain")
     start = dict(FAMILY.model_class.from_pretrained(tmp_path / "plain").state_dict())
-    capture = Capture()
-    args = parse_args(["--dataset_name", str(data), "--model_name_or_path", str(tmp_path / "plain"),
+    capture = TrainEndCapture()
+    args = parse_args(["--dataset_name", str(small_msmu), "--model_name_or_path", str(tmp_path / "plain"),
                        "--output_dir", str(tmp_path / "out"), "--per_device_train_batch_size", "2",
                        "--gradient_checkpointing", "false", "--save_strategy", "no", "--disable_tqdm", "true",
                        "--max_steps", "2", "--lora_r", "4", "--lora_alpha", "8", "--learning_rate", "1e-2"])[:3]
@@ -63,12 +53,12 @@ def test_lora_from_a_plain_onevision_checkpoint_moves_lora_only(data, tmp_path):
 
     model, processor = load_for_inference(out)
     assert type(model) is FAMILY.model_class and model.config.use_depth
-    test = load_dataset(str(data))["test"]
+    test = load_dataset(str(small_msmu))["test"]
     answers = generate_answers(model, processor, test, batch_size=2, max_new_tokens=3, progress=False)
     assert len(answers) == len(test)
 
 
-def test_space_answers_with_a_onevision_checkpoint_and_shows_the_base_view_grid(data, tmp_path):
+def test_space_answers_with_a_onevision_checkpoint_and_shows_the_base_view_grid(small_msmu, tmp_path):
     import numpy as np
     from PIL import Image
 
@@ -77,7 +67,7 @@ def test_space_answers_with_a_onevision_checkpoint_and_shows_the_base_view_grid(
     load_space_module()  # puts the Space's modules on the path
     from space_model import SpaceModel
 
-    checkpoint = write_tiny_checkpoint(tmp_path, data, family="llava_onevision")
+    checkpoint = write_tiny_checkpoint(tmp_path, small_msmu, family="llava_onevision")
     space = SpaceModel.load(str(checkpoint))
     image = Image.fromarray(np.full((40, 64, 3), 90, np.uint8))
     depth = np.linspace(0.5, 4.0, 40 * 64, dtype=np.float32).reshape(40, 64)
