@@ -13,15 +13,11 @@ import torch
 from PIL import Image
 from transformers import (
     AutoConfig,
-    AutoModel,
-    AutoModelForImageTextToText,
-    AutoProcessor,
     LlavaOnevisionConfig,
     LlavaOnevisionForConditionalGeneration,
 )
 from transformers.image_utils import PILImageResampling
 
-from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 from modeling_sdvlm import (
     SDVLMLlavaOnevisionConfig,
     SDVLMLlavaOnevisionForConditionalGeneration,
@@ -35,6 +31,8 @@ from modeling_sdvlm.tiny_llava_onevision import (
     build_tiny_llava_onevision_model,
     build_tiny_llava_onevision_processor,
 )
+from sdvlm.family_checks import assert_auto_logits_match, greedy_without_cache, load_with_auto_classes
+from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 
 PROMPT = "<image>How far is it?"
 
@@ -259,13 +257,7 @@ def test_generate_with_depth_equals_a_manual_greedy_loop(model, inputs):
     steps = 5
     with torch.no_grad():
         generated = model.generate(**inputs, max_new_tokens=steps, min_new_tokens=steps, do_sample=False)
-        ids, mask = inputs["input_ids"], inputs["attention_mask"]
-        for _ in range(steps):
-            # full recomputation, no cache, depth encoded into the image tokens every time
-            step_inputs = {**inputs, "input_ids": ids, "attention_mask": mask}
-            next_token = model(**step_inputs, use_cache=False).logits[:, -1].argmax(-1, keepdim=True)
-            ids = torch.cat([ids, next_token], dim=1)
-            mask = torch.cat([mask, torch.ones_like(next_token)], dim=1)
+    ids = greedy_without_cache(model, inputs, steps)
     assert torch.equal(generated, ids)
 
 
@@ -281,19 +273,14 @@ def test_save_load_and_auto_classes_round_trip(processor, model, inputs, tmp_pat
         "modeling_sdvlm_llava_onevision.SDVLMLlavaOnevisionForConditionalGeneration"
     )
     assert type(AutoConfig.from_pretrained(tmp_path)) is SDVLMLlavaOnevisionConfig
-    auto = AutoModelForImageTextToText.from_pretrained(tmp_path).eval()
-    base = AutoModel.from_pretrained(tmp_path).eval()
-    loaded_processor = AutoProcessor.from_pretrained(tmp_path)
+    auto, base, loaded_processor = load_with_auto_classes(tmp_path)
     assert type(auto) is SDVLMLlavaOnevisionForConditionalGeneration and type(base) is SDVLMLlavaOnevisionModel
     assert type(loaded_processor) is SDVLMLlavaOnevisionProcessor and loaded_processor.patch_size == 8
     image, depth = Image.fromarray(noise_image(20, 50)), noise_depth(20, 50)
     again = loaded_processor(images=[image], text=[PROMPT], depth=[depth], return_tensors="pt")
     first = processor(images=[image], text=[PROMPT], depth=[depth], return_tensors="pt")
     assert all(torch.equal(again[key], first[key]) for key in first)
-    with torch.no_grad():
-        expected = model(**inputs).logits
-        assert torch.equal(auto(**inputs).logits, expected)
-        assert torch.equal(model.lm_head(base(**inputs).last_hidden_state), expected)
+    assert_auto_logits_match(model, auto, base, inputs)
 
 
 @pytest.mark.slow

@@ -20,9 +20,9 @@ from transformers import (
     LlavaForConditionalGeneration,
 )
 
-from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMModel, depth_positional_encoding
 from modeling_sdvlm.depth_encoding import masked_pool_depth_cells
+from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 
 
 class SDVLMModelTester:

@@ -9,15 +9,13 @@ from PIL import Image
 from safetensors import safe_open
 from transformers import (
     AutoConfig,
-    AutoModel,
-    AutoModelForImageTextToText,
-    AutoProcessor,
     Qwen2_5_VLForConditionalGeneration,
     Qwen3VLForConditionalGeneration,
 )
 
-from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
+from sdvlm.family_checks import assert_auto_logits_match, load_with_auto_classes
+from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 
 PLAIN = {"qwen2_5_vl": Qwen2_5_VLForConditionalGeneration, "qwen3_vl": Qwen3VLForConditionalGeneration}
 PATCH, IMAGE_SIZE = 8, 96  # 16-px token cells, at most 96 x 96 pixels (36 tokens)
@@ -154,16 +152,11 @@ def test_save_load_and_auto_classes_round_trip(processor, model, tmp_path):
     model.save_pretrained(tmp_path)
     processor.save_pretrained(tmp_path)
     assert type(AutoConfig.from_pretrained(tmp_path)) is type(model.config)
-    auto = AutoModelForImageTextToText.from_pretrained(tmp_path).eval()
-    base = AutoModel.from_pretrained(tmp_path).eval()
-    loaded_processor = AutoProcessor.from_pretrained(tmp_path)
+    auto, base, loaded_processor = load_with_auto_classes(tmp_path)
     assert type(auto) is type(model) and type(base) is type(model.model)
     assert type(loaded_processor) is type(processor) and loaded_processor.depth_estimator == processor.depth_estimator
     inputs = encode(loaded_processor, *map(list, zip(scene(60, 100))))
-    with torch.no_grad():
-        expected = model(**inputs).logits
-        assert torch.equal(auto(**inputs).logits, expected)
-        assert torch.equal(model.lm_head(base(**inputs).last_hidden_state), expected)
+    assert_auto_logits_match(model, auto, base, inputs)
 
 
 @pytest.mark.slow
