@@ -16,7 +16,6 @@ minute).
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
@@ -26,6 +25,7 @@ from transformers import LlavaOnevisionImageProcessor, Qwen2VLImageProcessor
 from modeling_sdvlm import SDVLMLlavaOnevisionProcessor, SDVLMQwen2_5_VLProcessor, SDVLMQwen3VLProcessor
 from modeling_sdvlm.processing_sdvlm import llava15_processor
 from modeling_sdvlm.tiny import build_tiny_tokenizer
+from sdvlm.bench_timing import timed, use_cpu_time
 
 HEIGHT, WIDTH = 480, 640
 PROMPT = "<image>How far is the chair from the table?"
@@ -81,17 +81,6 @@ def depth_maps(generator):
     return {"dense": dense, "holes": holes}
 
 
-# Wall time by default; `--cpu_time` counts this process's CPU time only (for shared, busy machines).
-CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
-clock = CLOCK["wall"]
-
-
-def timed(function):
-    start = clock()
-    function()
-    return clock() - start
-
-
 def measure(name, repeats):
     processor = FAMILIES[name]()
     generator = np.random.default_rng(0)
@@ -123,8 +112,7 @@ def main(argv=None):
     parser.add_argument("--cpu_time", action="store_true", help="time this process's CPU time, not wall time")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    global clock
-    clock = CLOCK["cpu" if args.cpu_time else "wall"]
+    use_cpu_time(args.cpu_time)
     worst = max(measure(name, args.repeats) for name in args.families)
     print(f"processor_overhead_ratio={worst:.4f}")
 

@@ -18,7 +18,6 @@ llava_onevision --cpu_time --skip_real_width]` (CPU, a few minutes).
 import argparse
 import functools
 import statistics
-import time
 
 import torch
 from tqdm import tqdm
@@ -57,6 +56,7 @@ from modeling_sdvlm.depth_encoding import (
     pool_depth_cells,
 )
 from modeling_sdvlm.tiny_llava_onevision import tiny_pinpoints
+from sdvlm.bench_timing import timed, use_cpu_time
 
 CONFIGS = {
     # name: (vision width, vision layers, image size, patch, text width, text layers, vocab)
@@ -203,18 +203,6 @@ FAMILIES = {
 }
 
 
-# Wall time by default; `--cpu_time` counts this process's CPU time only (with one thread, time the
-# machine gives to other processes then does not count: for shared, busy machines).
-CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
-clock = CLOCK["wall"]
-
-
-def timed(function):
-    start = clock()
-    function()
-    return clock() - start
-
-
 @torch.no_grad()
 def measure(family, name, repeats):
     llava, sdvlm, inputs, depth = FAMILIES[family](name)
@@ -310,8 +298,7 @@ def main(argv=None):
     parser.add_argument("--skip_real_width", action="store_true", help="leave out the real-width comparison")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    global clock
-    clock = CLOCK["cpu" if args.cpu_time else "wall"]
+    use_cpu_time(args.cpu_time)
     results = {
         (family, name): measure(family, name, args.repeats) for family in args.families for name in args.configs
     }
