@@ -168,12 +168,19 @@ def _convert_runs(text: str, present: frozenset[str]) -> tuple[str, int]:
 
 # Everything but letters becomes a space: a translate + split is several times faster than a findall.
 _NOT_LETTERS = {ord(c): " " for c in string.punctuation + string.digits + "°²³…"}
+# The same for ASCII text as a byte table: `bytes.translate` is a table lookup, the str one a dict lookup per character.
+_ASCII_NOT_LETTERS = bytes.maketrans(
+    (string.punctuation + string.digits).encode(), b" " * len(string.punctuation + string.digits)
+)
 
 
 def answer_words(text: str, lowered: bool = False) -> frozenset[str]:
     """The lower-case words of a text (`lowered`: it is lower case already): cheap membership tests
     tell which rewrites can apply at all."""
-    return frozenset((text if lowered else text.lower()).translate(_NOT_LETTERS).split())
+    text = text if lowered else text.lower()
+    if text.isascii():
+        return frozenset(text.encode("ascii").translate(_ASCII_NOT_LETTERS).decode("ascii").split())
+    return frozenset(text.translate(_NOT_LETTERS).split())
 
 
 def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:

@@ -144,22 +144,6 @@ def _compound(prev_unit: str | None, unit: str | None, value: float, gap: str) -
 _QTY_START_RE = re.compile(r"\d|[-+.](?=\.?\d)")
 
 
-def _quantities(text: str):
-    """The matches of `_QTY_RE.finditer(text)`, found faster."""
-    position = 0
-    search, match_at = _QTY_START_RE.search, _QTY_RE.match
-    while True:
-        start = search(text, position)
-        if start is None:
-            return
-        match = match_at(text, start.start())
-        if match is None:
-            position = start.start() + 1
-        else:
-            yield match
-            position = match.end()
-
-
 def _tokenize(text: str, words: frozenset[str]) -> list[list]:
     """Groups of quantities: [start, end, elements, has_unit, set_aside]; element = list of [value, unit, explicit] (a range).
 
@@ -172,9 +156,19 @@ def _tokenize(text: str, words: frozenset[str]) -> list[list]:
     barrier = False  # a skipped non-length quantity separates groups
     check_aside = bool(words & _SET_ASIDE_WORDS) or "+/" in text or "+-" in text
     spelling_to_unit = SPELLING_TO_UNIT
-    for match in _quantities(text):
+    search, match_at = _QTY_START_RE.search, _QTY_RE.match
+    position = 0
+    while True:
+        found = search(text, position)
+        if found is None:
+            break
+        match = match_at(text, found.start())
+        if match is None:
+            position = found.start() + 1
+            continue
         sign, number, unit_text = match.groups()
         start, end = match.span()
+        position = end
         if unit_text is not None and text.startswith("/", end):  # "3 km/h"
             barrier, prev_unit = True, None
             continue
