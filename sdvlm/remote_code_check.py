@@ -50,14 +50,18 @@ def flat_scene(height: int, width: int) -> tuple[Image.Image, np.ndarray]:
     return image, np.linspace(0.5, 4.0, height * width, dtype=np.float32).reshape(height, width)
 
 
-def run_remote_checkpoint(checkpoint: str | Path, repo_root: str | Path, workdir: str | Path, prompt: str,
+def run_remote_checkpoint(model, processor, workdir: str | Path, repo_root: str | Path, prompt: str,
                           height: int, width: int) -> dict:
-    """Encode `flat_scene(height, width)` with `prompt` through the checkpoint's own code in a subprocess.
+    """Save `model` and `processor` to `workdir / "checkpoint"`, then encode `flat_scene(height, width)` with
+    `prompt` through the checkpoint's own code in a subprocess.
 
     Returns the script's report: the model and processor class paths, the last-token logits and, where the
     processor emits `depth_values`, those values flattened (`depth`) and summed (`depth_sum`).
     """
     workdir = Path(workdir)
+    checkpoint = workdir / "checkpoint"
+    model.save_pretrained(checkpoint)
+    processor.save_pretrained(checkpoint)
     env = {**os.environ, "HF_MODULES_CACHE": str(workdir / "modules"), "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
     script = REMOTE_SCRIPT.format(repo=str(repo_root), path=str(checkpoint), prompt=prompt, height=height, width=width)
     result = subprocess.run(

@@ -123,4 +123,20 @@ class TrainEndCapture(TrainerCallback):
         self.model = model
 
 
-__all__ = ["TrainEndCapture", "tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]
+def train_tiny_lora(data_folder: str | Path, checkpoint: str | Path, output_dir: str | Path) -> tuple:
+    """Two LoRA steps (r 4, alpha 8, lr 1e-2, batch 2) of `sdvlm.train` from `checkpoint` on `data_folder`.
+
+    Returns (what `train` returns, {name: parameter} of the model training ended with).
+    """
+    from sdvlm.train import parse_args, train
+
+    capture = TrainEndCapture()
+    args = parse_args(["--dataset_name", str(data_folder), "--model_name_or_path", str(checkpoint),
+                       "--output_dir", str(output_dir), "--per_device_train_batch_size", "2",
+                       "--gradient_checkpointing", "false", "--save_strategy", "no", "--disable_tqdm", "true",
+                       "--max_steps", "2", "--lora_r", "4", "--lora_alpha", "8", "--learning_rate", "1e-2"])[:3]
+    out = train(*args, callbacks=[capture])
+    return out, dict(capture.model.named_parameters())
+
+
+__all__ = ["TrainEndCapture", "train_tiny_lora", "tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]

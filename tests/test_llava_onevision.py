@@ -285,10 +285,7 @@ def test_save_load_and_auto_classes_round_trip(processor, model, inputs, tmp_pat
 
 @pytest.mark.slow
 def test_checkpoint_loads_with_trust_remote_code_without_the_package(processor, model, tmp_path, repo_root):
-    checkpoint = tmp_path / "checkpoint"
-    model.save_pretrained(checkpoint)
-    processor.save_pretrained(checkpoint)
-    remote = run_remote_checkpoint(checkpoint, repo_root, tmp_path, PROMPT, 20, 50)
+    remote = run_remote_checkpoint(model, processor, tmp_path, repo_root, PROMPT, 20, 50)
     assert remote["model"].endswith("SDVLMLlavaOnevisionForConditionalGeneration")
     assert remote["processor"].endswith("SDVLMLlavaOnevisionProcessor")
     assert not remote["model"].startswith("modeling_sdvlm.") and not remote["processor"].startswith("modeling_sdvlm.")

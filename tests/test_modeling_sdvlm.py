@@ -391,12 +391,9 @@ def test_checkpoint_loads_with_trust_remote_code_without_the_package(tmp_path, r
 
     processor = build_tiny_processor(texts=["How far?"], image_size=32, patch_size=8)
     model = build_tiny_model(processor, text_hidden_size=32)
-    checkpoint = tmp_path / "checkpoint"
-    model.save_pretrained(checkpoint)
-    processor.save_pretrained(checkpoint)
+    remote = run_remote_checkpoint(model, processor, tmp_path, repo_root, "USER: <image>\nHow far? ASSISTANT:", 24, 40)
     for name in ("modeling_sdvlm.py", "configuration_sdvlm.py", "processing_sdvlm.py", "depth_geometry.py"):
-        assert (checkpoint / name).is_file(), f"{name} was not copied beside the checkpoint"
-    remote = run_remote_checkpoint(checkpoint, repo_root, tmp_path, "USER: <image>\nHow far? ASSISTANT:", 24, 40)
+        assert (tmp_path / "checkpoint" / name).is_file(), f"{name} was not copied beside the checkpoint"
     assert not remote["model"].startswith("modeling_sdvlm."), remote["model"]
     assert remote["model"].endswith("SDVLMForConditionalGeneration")
     assert remote["processor"].endswith("SDVLMProcessor") and not remote["processor"].startswith("modeling_sdvlm.")

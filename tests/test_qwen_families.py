@@ -161,10 +161,7 @@ def test_save_load_and_auto_classes_round_trip(processor, model, tmp_path):
 
 @pytest.mark.slow
 def test_checkpoint_loads_with_trust_remote_code_without_the_package(processor, model, tmp_path, repo_root):
-    checkpoint = tmp_path / "checkpoint"
-    model.save_pretrained(checkpoint)
-    processor.save_pretrained(checkpoint)
-    remote = run_remote_checkpoint(checkpoint, repo_root, tmp_path, prompt(processor), 60, 100)
+    remote = run_remote_checkpoint(model, processor, tmp_path, repo_root, prompt(processor), 60, 100)
     assert not remote["model"].startswith("modeling_sdvlm.") and remote["model"].endswith(type(model).__name__)
     assert remote["processor"].endswith(type(processor).__name__) and not remote["processor"].startswith("modeling_")
     image, depth = flat_scene(60, 100)

@@ -7,8 +7,7 @@ from transformers import Qwen2_5_VLForConditionalGeneration, Qwen3VLForCondition
 
 from modeling_sdvlm.families import FAMILIES
 from sdvlm.collator import SDVLMDataCollator
-from sdvlm.testing import TrainEndCapture, write_tiny_checkpoint
-from sdvlm.train import parse_args, train
+from sdvlm.testing import train_tiny_lora, write_tiny_checkpoint
 
 PLAIN = {"qwen2_5_vl": Qwen2_5_VLForConditionalGeneration, "qwen3_vl": Qwen3VLForConditionalGeneration}
 
@@ -29,13 +28,7 @@ def plain_checkpoint(small_msmu, folder, family):
 def test_lora_from_a_plain_checkpoint_moves_lora_only(small_msmu, tmp_path, family):
     checkpoint, initial = plain_checkpoint(small_msmu, tmp_path, family)
     plain_keys = {name: tensor for name, tensor in FAMILIES[family].model_class.from_pretrained(checkpoint).state_dict().items()}
-    capture = TrainEndCapture()
-    args = parse_args(["--dataset_name", str(small_msmu), "--model_name_or_path", str(checkpoint),
-                       "--output_dir", str(tmp_path / "out"), "--per_device_train_batch_size", "2",
-                       "--gradient_checkpointing", "false", "--save_strategy", "no", "--disable_tqdm", "true",
-                       "--max_steps", "2", "--lora_r", "4", "--lora_alpha", "8", "--learning_rate", "1e-2"])[:3]
-    out = train(*args, callbacks=[capture])
-    trained = dict(capture.model.named_parameters())
+    out, trained = train_tiny_lora(small_msmu, checkpoint, tmp_path / "out")
     lora = [name for name, param in trained.items() if "lora_" in name]
     assert lora and all(".language_model." in name for name in lora)
     assert not any(param.requires_grad for name, param in trained.items() if ".visual." in name and "merger" not in name)

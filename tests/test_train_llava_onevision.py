@@ -6,8 +6,7 @@ from transformers import LlavaOnevisionForConditionalGeneration
 
 from modeling_sdvlm.families import FAMILIES
 from sdvlm.collator import SDVLMDataCollator
-from sdvlm.testing import TrainEndCapture, write_tiny_checkpoint
-from sdvlm.train import parse_args, train
+from sdvlm.testing import train_tiny_lora, write_tiny_checkpoint
 
 FAMILY = FAMILIES["llava_onevision"]
 
@@ -32,13 +31,7 @@ def test_lora_from_a_plain_onevision_checkpoint_moves_lora_only(small_msmu, tmp_
     plain.save_pretrained(tmp_path / "plain")
     FAMILY.processor_class.from_pretrained(sdvlm).save_pretrained(tmp_path / "plain")
     start = dict(FAMILY.model_class.from_pretrained(tmp_path / "plain").state_dict())
-    capture = TrainEndCapture()
-    args = parse_args(["--dataset_name", str(small_msmu), "--model_name_or_path", str(tmp_path / "plain"),
-                       "--output_dir", str(tmp_path / "out"), "--per_device_train_batch_size", "2",
-                       "--gradient_checkpointing", "false", "--save_strategy", "no", "--disable_tqdm", "true",
-                       "--max_steps", "2", "--lora_r", "4", "--lora_alpha", "8", "--learning_rate", "1e-2"])[:3]
-    out = train(*args, callbacks=[capture])
-    trained = dict(capture.model.named_parameters())
+    out, trained = train_tiny_lora(small_msmu, tmp_path / "plain", tmp_path / "out")
     lora = [name for name, param in trained.items() if "lora_" in name]
     assert lora and all(".language_model." in name for name in lora)
     assert not any(param.requires_grad for name, param in trained.items() if ".vision_tower." in name)
