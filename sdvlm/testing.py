@@ -94,6 +94,14 @@ def write_tiny_checkpoint(folder: str | Path, data_folder: str | Path, image_siz
     return Path(folder)
 
 
+def write_tiny_run(root: str | Path, num_train_frames: int, num_test_frames: int,
+                   checkpoint_name: str = "model") -> tuple[Path, Path]:
+    """(data folder, checkpoint folder): a tiny MSMU folder at `root/msmu` and a tiny LLaVA SD-VLM whose
+    vocabulary comes from it at `root/checkpoint_name`."""
+    data = write_tiny_msmu(Path(root) / "msmu", num_train_frames=num_train_frames, num_test_frames=num_test_frames)
+    return data, write_tiny_checkpoint(Path(root) / checkpoint_name, data)
+
+
 def tiny_depth_estimator(seed: int = 0, image_size: int = 56, hidden_size: int = 16, num_layers: int = 2):
     """(model, image processor): a randomly initialised small Depth-Anything (DINOv2 backbone with
     14 px patches at `image_size`), whose head is biased to predict positive (valid), varied depth."""
@@ -139,4 +147,4 @@ def train_tiny_lora(data_folder: str | Path, checkpoint: str | Path, output_dir:
     return out, dict(capture.model.named_parameters())
 
 
-__all__ = ["TrainEndCapture", "train_tiny_lora", "tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]
+__all__ = ["TrainEndCapture", "train_tiny_lora", "write_tiny_run", "tiny_depth_estimator", "CATEGORIES", "msmu_features", "tiny_msmu_rows", "write_tiny_msmu", "all_texts", "write_tiny_checkpoint"]

@@ -16,15 +16,12 @@ from sdvlm.evaluation import (
     load_for_inference,
     main,
 )
-from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
+from sdvlm.testing import write_tiny_run
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("eval")
-    data = write_tiny_msmu(root / "msmu", num_train_frames=4, num_test_frames=3)
-    ckpt = write_tiny_checkpoint(root / "model", data)
-    return data, ckpt
+    return write_tiny_run(tmp_path_factory.mktemp("eval"), num_train_frames=4, num_test_frames=3)
 
 
 def test_evaluate_writes_json_png_and_model_index(tiny, tmp_path, capsys):

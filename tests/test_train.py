@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from sdvlm.testing import write_tiny_checkpoint, write_tiny_msmu
+from sdvlm.testing import write_tiny_run
 from sdvlm.train import parse_args, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,10 +22,8 @@ RESUME_ATOL = 1e-5
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    data = write_tiny_msmu(root / "msmu", num_train_frames=8, num_test_frames=2)
-    ckpt = write_tiny_checkpoint(root / "init", data)
-    return data, ckpt
+    return write_tiny_run(tmp_path_factory.mktemp("train"), num_train_frames=8, num_test_frames=2,
+                          checkpoint_name="init")
 
 
 class Capture(TrainerCallback):
