@@ -128,6 +128,13 @@ def uniform_edges(length: int, cells: int) -> torch.Tensor:
 
 def _overlap(edges: torch.Tensor, length: int) -> torch.Tensor:
     """`(cells, length)` overlap of cell `[edges[i], edges[i+1])` with pixel `[p, p+1)` (0..1)."""
+    return _cached_overlap(tuple(edges.tolist()), length)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_overlap(edges: tuple[float, ...], length: int) -> torch.Tensor:
+    """`_overlap` of float64 edges given as a tuple: geometry only, so built once per (grid, size) (read-only)."""
+    edges = torch.tensor(edges, dtype=torch.float64)
     pixels = torch.arange(length, dtype=torch.float64)
     low = torch.maximum(edges[:-1, None], pixels[None, :])
     high = torch.minimum(edges[1:, None], pixels[None, :] + 1)

@@ -184,7 +184,8 @@ def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
         valid = finite & (array > 0)
     if not valid.any():
         raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-    check_plausible(float(array[valid].min()), float(array[valid].max()), index, kind)
+    values = array[valid]  # copied once for both extremes
+    check_plausible(float(values.min()), float(values.max()), index, kind)
     return valid
 
 
@@ -227,6 +228,8 @@ def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", ind
     valid = check_depth_range(array, index, kind)
     if convention == "inverse" and kind == "metric":
         return np.divide(1.0, array, out=np.zeros(array.shape, np.float32), where=valid)
+    if array.dtype == np.float32 and array.min() >= 0 and array.max() < np.inf:  # no NaN: holes are already 0
+        return array
     return np.where(valid, array, np.float32(0.0)).astype(np.float32, copy=False)
 
 
