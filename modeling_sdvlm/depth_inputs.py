@@ -322,7 +322,8 @@ class DepthProcessorMixin:
 
     A processor subclass calls `init_depth(...)` in its `__init__`, `resolve_depth(images, depth,
     estimate_depth, depth_kind)` in `__call__` to get one validated float32 array per image in the
-    model's depth convention (or None), and maps those arrays through its own geometry.
+    model's depth convention (or None), and maps those arrays through its own geometry; the mixin adds
+    `depth_values` to its `model_input_names`.
 
     Settings (saved with the processor):
         depth_estimator (`str`): transformers id or path of the depth model used when no depth is
@@ -336,6 +337,10 @@ class DepthProcessorMixin:
             value, `bind_depth_convention` the model's; an unbound processor converts for
             `"inverse"`, the config's default.
     """
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return super().model_input_names + ["depth_values"]
 
     def init_depth(self, depth_estimator=DEFAULT_DEPTH_ESTIMATOR, estimate_missing_depth=True, depth_png_scale=0.001,
                    depth_convention=None):

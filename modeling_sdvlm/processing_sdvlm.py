@@ -86,10 +86,6 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
             **kwargs,
         )
 
-    @property
-    def model_input_names(self) -> list[str]:
-        return super().model_input_names + ["depth_values"]
-
     def __call__(self, images=None, text=None, depth=None, estimate_depth: bool | None = None,
                  depth_kind: str | list[str] = "metric", **kwargs):
         """LLaVA's processing plus `depth_values`.

@@ -68,10 +68,6 @@ class SDVLMLlavaOnevisionProcessor(DepthProcessorMixin, LlavaOnevisionProcessor)
             **kwargs,
         )
 
-    @property
-    def model_input_names(self) -> list[str]:
-        return super().model_input_names + ["depth_values"]
-
     def __call__(self, images=None, text=None, videos=None, depth=None, estimate_depth: bool | None = None,
                  depth_kind="metric", **kwargs):
         """OneVision's processing of images plus `depth_values`.

@@ -255,10 +255,6 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
         # image-only (built, saved and loaded without one).
         return attributes if is_torchvision_available() else [name for name in attributes if name != "video_processor"]
 
-    @property
-    def model_input_names(self) -> list[str]:
-        return super().model_input_names + ["depth_values"]
-
     def __call__(self, images=None, text=None, videos=None, depth=None, estimate_depth: bool | None = None,
                  depth_kind="metric", **kwargs):
         """The plain processing plus `depth_values`.
