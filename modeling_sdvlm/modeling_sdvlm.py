@@ -5,12 +5,8 @@ LLaVA checkpoint loads without missing or unexpected keys, and without depth the
 exactly what `LlavaForConditionalGeneration` computes.
 """
 
-import inspect
-
 import torch
-from torch import nn
 from transformers import LlavaForConditionalGeneration, LlavaModel
-from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.modeling_outputs import BaseModelOutputWithPooling
 from transformers.utils.generic import can_return_tuple
 
@@ -23,6 +19,9 @@ from .depth_encoding import (
     pool_depth_cells,
 )
 from .depth_inputs import check_depth_values
+from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
+from .llava_depth import LlavaDepthModelMixin
+
 
 def _check_depth_shape(depth_values: torch.Tensor, pixel_values: torch.Tensor | None) -> None:
     """Raise a ValueError naming the problem for depth maps of the wrong shape or number."""
@@ -41,15 +40,18 @@ def _check_depth_shape(depth_values: torch.Tensor, pixel_values: torch.Tensor | 
             )
 
 
-class SDVLMModel(LlavaModel):
+class SDVLMModel(LlavaDepthModelMixin, LlavaModel):
     """[`LlavaModel`] whose image features carry the depth encoding.
 
-    The depth logic lives here, in the base model, because TRL's SFTTrainer (and any code using
-    `model.base_model`) calls this class directly.
+    `forward(..., depth_values=...)`: `depth_values` `(num_images, size, size)` is encoded into the
+    image tokens (the other arguments are LLaVA's). The depth logic lives here, in the base model,
+    because TRL's SFTTrainer (and any code using `model.base_model`) calls this class directly.
     """
 
     config: SDVLMConfig
     config_class = SDVLMConfig
+    forward = depth_model_forward(LlavaModel.forward)
+    image_feature_arguments = ("vision_feature_layer", "vision_feature_select_strategy", "image_sizes")
 
     def depth_grid(self, depth_values: torch.Tensor) -> torch.Tensor:
         """The per-patch values the encoding sees: pooled, normalised and scaled depth.
@@ -169,150 +171,15 @@ class SDVLMModel(LlavaModel):
             f"({per_image} per image); first suspicious batch row: {row}"
         )
 
-    def encode_images_with_depth(
-        self,
-        pixel_values,
-        depth_values,
-        mm_encoder_outputs,
-        vision_feature_layer,
-        vision_feature_select_strategy,
-        image_sizes,
-    ):
-        """Encode images with their depth ahead of LLaVA's forward, which knows nothing of depth.
 
-        Returns `(pixel_values, mm_encoder_outputs)` to hand to LLaVA's forward: the pixels are
-        consumed (None) once their depth-encoded features are in `mm_encoder_outputs["image"]`.
-        """
-        if pixel_values is None:
-            raise ValueError(
-                "depth_values were given without pixel_values: depth is encoded into the image tokens at "
-                "prefill only, so pass it together with the images"
-            )
-        if mm_encoder_outputs is not None and mm_encoder_outputs.get("image") is not None:
-            raise ValueError("pass either pixel_values with depth_values or precomputed mm_encoder_outputs, not both")
-        image_outputs = self.get_image_features(
-            pixel_values=pixel_values,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            image_sizes=image_sizes,
-            depth_values=depth_values,
-            return_dict=True,
-        )
-        return None, {**(mm_encoder_outputs or {}), "image": image_outputs}
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        pixel_values: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        past_key_values=None,
-        inputs_embeds: torch.Tensor | None = None,
-        vision_feature_layer: int | list[int] | None = None,
-        vision_feature_select_strategy: str | None = None,
-        image_sizes: torch.Tensor | None = None,
-        mm_encoder_outputs: dict | None = None,
-        depth_values: torch.Tensor | None = None,
-        **kwargs,
-    ):
-        """LLaVA's forward; `depth_values` `(num_images, size, size)` is encoded into the image tokens."""
-        if depth_values is not None:
-            pixel_values, mm_encoder_outputs = self.encode_images_with_depth(
-                pixel_values,
-                depth_values,
-                mm_encoder_outputs,
-                vision_feature_layer,
-                vision_feature_select_strategy,
-                image_sizes,
-            )
-        return super().forward(
-            input_ids=input_ids,
-            pixel_values=pixel_values,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            inputs_embeds=inputs_embeds,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            image_sizes=image_sizes,
-            mm_encoder_outputs=mm_encoder_outputs,
-            **kwargs,
-        )
-
-
-class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
-    """[`LlavaForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take `depth_values`.
-
-    `generate` encodes the images (and their depth) once before the first forward pass, so depth
-    is used at prefill only; decoding steps reuse the cached keys and values.
-    """
+class SDVLMForConditionalGeneration(DepthGenerationMixin, LlavaForConditionalGeneration):
+    """[`LlavaForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take `depth_values`
+    `(num_images, size, size)` (None = no depth), encoded by [`SDVLMModel`] at prefill."""
 
     config: SDVLMConfig
     config_class = SDVLMConfig
-
-    def __init__(self, config: SDVLMConfig):
-        # Skip LlavaForConditionalGeneration.__init__, which would build a LlavaModel only to be
-        # replaced; the submodules and parameter names are LLaVA's exactly.
-        super(LlavaForConditionalGeneration, self).__init__(config)
-        self.model = SDVLMModel(config)
-        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
-        self.post_init()
-
-    def get_image_features(
-        self,
-        pixel_values: torch.Tensor,
-        vision_feature_layer: int | list[int] | None = None,
-        vision_feature_select_strategy: str | None = None,
-        depth_values: torch.Tensor | None = None,
-        **kwargs,
-    ):
-        """See [`SDVLMModel.get_image_features`]."""
-        return self.model.get_image_features(
-            pixel_values=pixel_values,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            depth_values=depth_values,
-            **kwargs,
-        )
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        pixel_values: torch.Tensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        past_key_values=None,
-        inputs_embeds: torch.Tensor | None = None,
-        vision_feature_layer: int | list[int] | None = None,
-        vision_feature_select_strategy: str | None = None,
-        labels: torch.LongTensor | None = None,
-        logits_to_keep: int | torch.Tensor = 0,
-        image_sizes: torch.Tensor | None = None,
-        mm_encoder_outputs: dict | None = None,
-        depth_values: torch.Tensor | None = None,
-        **kwargs,
-    ):
-        """LLaVA's forward with `depth_values` `(num_images, size, size)` (None = no depth).
-
-        `depth_values` is named here because generate() only passes arguments that `forward` names;
-        LLaVA hands it on to [`SDVLMModel.forward`], the one place that encodes depth.
-        """
-        return super().forward(
-            input_ids=input_ids,
-            pixel_values=pixel_values,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            inputs_embeds=inputs_embeds,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            labels=labels,
-            logits_to_keep=logits_to_keep,
-            image_sizes=image_sizes,
-            mm_encoder_outputs=mm_encoder_outputs,
-            depth_values=depth_values,
-            **kwargs,
-        )
+    depth_model_class = SDVLMModel
+    forward = depth_generation_forward(LlavaForConditionalGeneration.forward)
 
     def generate(self, *args, **kwargs):
         """[`GenerationMixin.generate`], refusing right-padded prompts.
@@ -332,24 +199,14 @@ class SDVLMForConditionalGeneration(LlavaForConditionalGeneration):
         return super().generate(*args, **kwargs)
 
 
-# generate() calls `inspect.signature(self.forward)` at every decoding step for models registered
-# for auto classes (`is_remote_code()`); a precomputed `__signature__` (the same signature) makes
-# that a lookup instead of a ~25 us introspection per step.
-SDVLMForConditionalGeneration.forward.__signature__ = inspect.signature(SDVLMForConditionalGeneration.forward)
-
-
 # Same parameters as LLaVA, so the same checkpoint key layout: LLaVA's renamings (legacy
 # `language_model.model.*` keys of llava-hf checkpoints) apply to "sdvlm" too. Loading maps both the
 # legacy and the new layout; saving reverses the mapping, so `save_pretrained` writes exactly the
 # keys plain `LlavaForConditionalGeneration.save_pretrained` writes (in transformers 5.x: the legacy
 # layout; tested). Code that loads a checkpoint's raw state dict (Trainer resume) must map it back
-# (sdvlm/train.py does). Registered here, not in __init__, so the copy of this file loaded with
-# trust_remote_code registers them as well.
-register_checkpoint_conversion_mapping("sdvlm", get_checkpoint_conversion_mapping("llava"), overwrite=True)
-register_checkpoint_conversion_mapping("SDVLMModel", get_checkpoint_conversion_mapping("LlavaModel"), overwrite=True)
-
-SDVLMConfig.register_for_auto_class()
-SDVLMModel.register_for_auto_class("AutoModel")
-SDVLMForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+# (sdvlm/train.py does).
+register_depth_family(
+    SDVLMConfig, SDVLMModel, SDVLMForConditionalGeneration, {"sdvlm": "llava", "SDVLMModel": "LlavaModel"}
+)
 
 __all__ = ["SDVLMModel", "SDVLMForConditionalGeneration", "depth_positional_encoding"]

@@ -11,34 +11,40 @@ checkpoint loads with no missing or unexpected keys, and without depth the model
 what the plain class computes.
 """
 
-import inspect
-
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from transformers import LlavaOnevisionForConditionalGeneration, LlavaOnevisionModel
-from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.models.llava_onevision.modeling_llava_onevision import image_size_to_num_patches
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
 
 from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
 from .depth_encoding import add_depth_encoding, depth_positional_encoding, fill_empty_cells, normalize_depth
 from .depth_inputs import check_depth_values
+from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
+from .llava_depth import LlavaDepthModelMixin
 
 # Channels packed like the features: depth (0 = none), "has depth", "is a visual token".
 _PACK_CHANNELS = 3
 
 
-class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
+class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
     """[`LlavaOnevisionModel`] whose packed image features carry the depth encoding.
 
-    The depth logic lives here, in the base model, because TRL's SFTTrainer (and any code using
-    `model.base_model`) calls this class directly.
+    `forward(..., depth_values=...)`: the processor's per-tile cells are encoded into the image tokens
+    (the other arguments are OneVision's); ignored when `config.use_depth` is False. The depth logic
+    lives here, in the base model, because TRL's SFTTrainer (and any code using `model.base_model`)
+    calls this class directly.
     """
 
     config: SDVLMLlavaOnevisionConfig
     config_class = SDVLMLlavaOnevisionConfig
+    forward = depth_model_forward(LlavaOnevisionModel.forward)
+    # The call OneVision's forward makes (vision_aspect_ratio from the config, as there), plus depth.
+    image_feature_arguments = (
+        "image_sizes", "vision_feature_layer", "vision_feature_select_strategy", "batch_num_images"
+    )
+    checks_unused_depth = False
 
     def tiles_per_image(self, image_sizes: torch.Tensor, batch_num_images=None) -> list[int]:
         """The number of tiles of each image, as `get_image_features` counts them."""
@@ -211,139 +217,23 @@ class SDVLMLlavaOnevisionModel(LlavaOnevisionModel):
         grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
         return [row[: grid * grid].view(grid, grid) for row in self._encoded_values(values)]
 
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        pixel_values: torch.Tensor | None = None,
-        image_sizes: torch.LongTensor | None = None,
-        *,
-        mm_encoder_outputs: dict | None = None,
-        depth_values: torch.Tensor | None = None,
-        **kwargs,
-    ):
-        """OneVision's forward; `depth_values` (the processor's per-tile cells) is encoded into the image tokens.
 
-        The other arguments are OneVision's, passed on unchanged.
-        """
-        if depth_values is not None and self.config.use_depth:
-            if pixel_values is None:
-                raise ValueError(
-                    "depth_values were given without pixel_values: depth is encoded into the image tokens at "
-                    "prefill only, so pass it together with the images"
-                )
-            if mm_encoder_outputs is not None and mm_encoder_outputs.get("image") is not None:
-                raise ValueError("pass either pixel_values with depth_values or precomputed mm_encoder_outputs, not both")
-            # The call OneVision's forward makes (vision_aspect_ratio from the config, as there), plus depth.
-            image_outputs = self.get_image_features(
-                pixel_values,
-                image_sizes,
-                vision_feature_layer=kwargs.get("vision_feature_layer"),
-                vision_feature_select_strategy=kwargs.get("vision_feature_select_strategy"),
-                batch_num_images=kwargs.get("batch_num_images"),
-                depth_values=depth_values,
-                return_dict=True,
-            )
-            pixel_values, mm_encoder_outputs = None, {**(mm_encoder_outputs or {}), "image": image_outputs}
-        return super().forward(
-            input_ids=input_ids,
-            pixel_values=pixel_values,
-            image_sizes=image_sizes,
-            mm_encoder_outputs=mm_encoder_outputs,
-            **kwargs,
-        )
-
-
-class SDVLMLlavaOnevisionForConditionalGeneration(LlavaOnevisionForConditionalGeneration):
-    """[`LlavaOnevisionForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take `depth_values`.
-
-    `generate` encodes the images (and their depth) once before the first forward pass, so depth
-    is used at prefill only; decoding steps reuse the cached keys and values.
-    """
+class SDVLMLlavaOnevisionForConditionalGeneration(DepthGenerationMixin, LlavaOnevisionForConditionalGeneration):
+    """[`LlavaOnevisionForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take
+    `depth_values` (the processor's per-tile cells; None = no depth), encoded by [`SDVLMLlavaOnevisionModel`]."""
 
     config: SDVLMLlavaOnevisionConfig
     config_class = SDVLMLlavaOnevisionConfig
-
-    def __init__(self, config: SDVLMLlavaOnevisionConfig):
-        # Skip the parent __init__, which would build a plain model only to be replaced; the
-        # submodules and parameter names are OneVision's exactly.
-        super(LlavaOnevisionForConditionalGeneration, self).__init__(config)
-        self.model = SDVLMLlavaOnevisionModel(config)
-        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
-        self.post_init()
-
-    def get_image_features(self, pixel_values, image_sizes, depth_values=None, **kwargs):
-        """See [`SDVLMLlavaOnevisionModel.get_image_features`]."""
-        return self.model.get_image_features(
-            pixel_values=pixel_values, image_sizes=image_sizes, depth_values=depth_values, **kwargs
-        )
-
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        pixel_values: torch.Tensor | None = None,
-        image_sizes: torch.LongTensor | None = None,
-        pixel_values_videos: torch.Tensor | None = None,
-        image_sizes_videos: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        past_key_values=None,
-        inputs_embeds: torch.Tensor | None = None,
-        vision_feature_layer: int | list[int] | None = None,
-        vision_feature_select_strategy: str | None = None,
-        vision_aspect_ratio: str | None = None,
-        batch_num_images: torch.LongTensor | None = None,
-        labels: torch.LongTensor | None = None,
-        use_cache: bool | None = None,
-        logits_to_keep: int | torch.Tensor = 0,
-        mm_encoder_outputs: dict | None = None,
-        depth_values: torch.Tensor | None = None,
-        **kwargs,
-    ):
-        """OneVision's forward with `depth_values` (None = no depth).
-
-        `depth_values` is named here because generate() only passes arguments that `forward` names;
-        OneVision hands it on to [`SDVLMLlavaOnevisionModel.forward`], the one place that encodes depth.
-        """
-        return super().forward(
-            input_ids=input_ids,
-            pixel_values=pixel_values,
-            image_sizes=image_sizes,
-            pixel_values_videos=pixel_values_videos,
-            image_sizes_videos=image_sizes_videos,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            inputs_embeds=inputs_embeds,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            vision_aspect_ratio=vision_aspect_ratio,
-            batch_num_images=batch_num_images,
-            labels=labels,
-            use_cache=use_cache,
-            logits_to_keep=logits_to_keep,
-            mm_encoder_outputs=mm_encoder_outputs,
-            depth_values=depth_values,
-            **kwargs,
-        )
+    depth_model_class = SDVLMLlavaOnevisionModel
+    forward = depth_generation_forward(LlavaOnevisionForConditionalGeneration.forward)
 
 
-# generate() inspects `self.forward`'s signature at every step for auto-registered models; a
-# precomputed `__signature__` makes that a lookup.
-SDVLMLlavaOnevisionForConditionalGeneration.forward.__signature__ = inspect.signature(
-    SDVLMLlavaOnevisionForConditionalGeneration.forward
+# Same parameters as OneVision, so OneVision's checkpoint renamings apply.
+register_depth_family(
+    SDVLMLlavaOnevisionConfig,
+    SDVLMLlavaOnevisionModel,
+    SDVLMLlavaOnevisionForConditionalGeneration,
+    {"sdvlm_llava_onevision": "llava_onevision", "SDVLMLlavaOnevisionModel": "LlavaOnevisionModel"},
 )
-
-# Same parameters as OneVision, so OneVision's checkpoint renamings apply (registered here so the
-# copy loaded with trust_remote_code registers them too).
-register_checkpoint_conversion_mapping(
-    "sdvlm_llava_onevision", get_checkpoint_conversion_mapping("llava_onevision"), overwrite=True
-)
-register_checkpoint_conversion_mapping(
-    "SDVLMLlavaOnevisionModel", get_checkpoint_conversion_mapping("LlavaOnevisionModel"), overwrite=True
-)
-
-SDVLMLlavaOnevisionConfig.register_for_auto_class()
-SDVLMLlavaOnevisionModel.register_for_auto_class("AutoModel")
-SDVLMLlavaOnevisionForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
 
 __all__ = ["SDVLMLlavaOnevisionModel", "SDVLMLlavaOnevisionForConditionalGeneration"]

@@ -5,12 +5,11 @@ with no missing or unexpected keys, and without depth the model computes exactly
 `Qwen2_5_VLForConditionalGeneration` computes.
 """
 
-from torch import nn
 from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLModel
-from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 
 from .configuration_sdvlm_qwen2_5_vl import SDVLMQwen2_5_VLConfig
-from .qwen_depth import QwenDepthGenerationMixin, QwenDepthModelMixin, depth_generation_forward, depth_model_forward
+from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
+from .qwen_depth import QwenDepthModelMixin
 
 
 class SDVLMQwen2_5_VLModel(QwenDepthModelMixin, Qwen2_5_VLModel):
@@ -26,35 +25,26 @@ class SDVLMQwen2_5_VLModel(QwenDepthModelMixin, Qwen2_5_VLModel):
     forward = depth_model_forward(Qwen2_5_VLModel.forward)
 
 
-class SDVLMQwen2_5_VLForConditionalGeneration(QwenDepthGenerationMixin, Qwen2_5_VLForConditionalGeneration):
+class SDVLMQwen2_5_VLForConditionalGeneration(DepthGenerationMixin, Qwen2_5_VLForConditionalGeneration):
     """[`Qwen2_5_VLForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take
-    `depth_values`. generate() encodes the images (and their depth) once, before the first step."""
+    `depth_values`."""
 
     config: SDVLMQwen2_5_VLConfig
     config_class = SDVLMQwen2_5_VLConfig
+    depth_model_class = SDVLMQwen2_5_VLModel
     forward = depth_generation_forward(Qwen2_5_VLForConditionalGeneration.forward)
-
-    def __init__(self, config: SDVLMQwen2_5_VLConfig):
-        # Skip the plain __init__, which would build a plain Qwen2_5_VLModel only to be replaced; the
-        # submodules and parameter names are the plain class's exactly.
-        super(Qwen2_5_VLForConditionalGeneration, self).__init__(config)
-        self.model = SDVLMQwen2_5_VLModel(config)
-        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
-        self.post_init()
 
 
 # Same parameters as Qwen2.5-VL, so the same legacy-key renamings (`visual.*`, `model.layers.*` of
-# the released checkpoints); registered here so the remote-code copy registers them as well.
-for _ours, _plain in (
-    (SDVLMQwen2_5_VLForConditionalGeneration, Qwen2_5_VLForConditionalGeneration),
-    (SDVLMQwen2_5_VLModel, Qwen2_5_VLModel),
-):
-    register_checkpoint_conversion_mapping(
-        _ours.__name__, get_checkpoint_conversion_mapping(_plain.__name__), overwrite=True
-    )
-
-SDVLMQwen2_5_VLConfig.register_for_auto_class()
-SDVLMQwen2_5_VLModel.register_for_auto_class("AutoModel")
-SDVLMQwen2_5_VLForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+# the released checkpoints).
+register_depth_family(
+    SDVLMQwen2_5_VLConfig,
+    SDVLMQwen2_5_VLModel,
+    SDVLMQwen2_5_VLForConditionalGeneration,
+    {
+        "SDVLMQwen2_5_VLForConditionalGeneration": "Qwen2_5_VLForConditionalGeneration",
+        "SDVLMQwen2_5_VLModel": "Qwen2_5_VLModel",
+    },
+)
 
 __all__ = ["SDVLMQwen2_5_VLModel", "SDVLMQwen2_5_VLForConditionalGeneration"]

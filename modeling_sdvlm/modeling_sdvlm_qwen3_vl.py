@@ -5,12 +5,12 @@ No parameters are added: a plain Qwen3-VL checkpoint loads with no missing or un
 without depth the model computes exactly what `Qwen3VLForConditionalGeneration` computes.
 """
 
-from torch import nn
 from transformers import Qwen3VLForConditionalGeneration, Qwen3VLModel
 
 from .configuration_sdvlm_qwen3_vl import SDVLMQwen3VLConfig
 from .depth_encoding import add_depth_encoding
-from .qwen_depth import QwenDepthGenerationMixin, QwenDepthModelMixin, depth_generation_forward, depth_model_forward
+from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
+from .qwen_depth import QwenDepthModelMixin
 
 
 class SDVLMQwen3VLModel(QwenDepthModelMixin, Qwen3VLModel):
@@ -32,23 +32,16 @@ class SDVLMQwen3VLModel(QwenDepthModelMixin, Qwen3VLModel):
             ]
 
 
-class SDVLMQwen3VLForConditionalGeneration(QwenDepthGenerationMixin, Qwen3VLForConditionalGeneration):
+class SDVLMQwen3VLForConditionalGeneration(DepthGenerationMixin, Qwen3VLForConditionalGeneration):
     """[`Qwen3VLForConditionalGeneration`] with SD-VLM's depth encoding; `forward`/`generate` take `depth_values`."""
 
     config: SDVLMQwen3VLConfig
     config_class = SDVLMQwen3VLConfig
+    depth_model_class = SDVLMQwen3VLModel
     forward = depth_generation_forward(Qwen3VLForConditionalGeneration.forward)
 
-    def __init__(self, config: SDVLMQwen3VLConfig):
-        # Skip the plain __init__ (it would build a plain Qwen3VLModel only to be replaced).
-        super(Qwen3VLForConditionalGeneration, self).__init__(config)
-        self.model = SDVLMQwen3VLModel(config)
-        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
-        self.post_init()
 
-
-SDVLMQwen3VLConfig.register_for_auto_class()
-SDVLMQwen3VLModel.register_for_auto_class("AutoModel")
-SDVLMQwen3VLForConditionalGeneration.register_for_auto_class("AutoModelForImageTextToText")
+# transformers has no checkpoint renamings for Qwen3-VL (its checkpoints have the current layout).
+register_depth_family(SDVLMQwen3VLConfig, SDVLMQwen3VLModel, SDVLMQwen3VLForConditionalGeneration, {})
 
 __all__ = ["SDVLMQwen3VLModel", "SDVLMQwen3VLForConditionalGeneration"]

@@ -8,13 +8,10 @@ cells (`pool_depth_to_tokens`) and hands the model one value per image token, `d
 `(num_image_tokens,)`, concatenated over images like `pixel_values`; the model fills, normalises,
 encodes and adds (`encode_token_depth`).
 
-`depth_forward(parent_forward)` builds a family's `forward`: `depth_values` named in its signature
-(generate() only passes named arguments), consumed before the plain forward hands `**kwargs` on to
-the language model.
+A family's `forward`s are built by `depth_plumbing` around `QwenDepthModelMixin.encode_images_with_depth`:
+`depth_values` named in their signature (generate() only passes named arguments), consumed before the
+plain forward hands `**kwargs` on to the language model.
 """
-
-import functools
-import inspect
 
 import numpy as np
 import torch
@@ -98,7 +95,7 @@ class QwenDepthModelMixin:
     """`get_image_features` with `depth_values`, for a Qwen family's base model class.
 
     Subclasses put it before the transformers class: `class SDVLMQwen2_5_VLModel(QwenDepthModelMixin,
-    Qwen2_5_VLModel)`, and set `forward = depth_forward(Qwen2_5_VLModel.forward, ...)`.
+    Qwen2_5_VLModel)`, and set `forward = depth_model_forward(Qwen2_5_VLModel.forward)` (`depth_plumbing`).
     """
 
     def get_image_features(self, pixel_values, image_grid_thw=None, depth_values=None, **kwargs):
@@ -174,58 +171,6 @@ class QwenDepthModelMixin:
         return {**arguments, **extra, "pixel_values": None, "pixel_values_videos": None, "mm_encoder_outputs": outputs}
 
 
-def with_depth_parameter(function, parent):
-    """Give `function` the signature of `parent` plus a keyword `depth_values=None` before `**kwargs`.
-
-    generate() passes only the arguments `forward` names, and reads them from `inspect.signature`.
-    """
-    signature = inspect.signature(parent)
-    parameters = list(signature.parameters.values())
-    depth = inspect.Parameter("depth_values", inspect.Parameter.KEYWORD_ONLY, default=None)
-    if parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:
-        parameters.insert(len(parameters) - 1, depth)
-    else:
-        parameters.append(depth)
-    function.__signature__ = signature.replace(parameters=parameters)
-    return function
-
-
-def depth_model_forward(parent_forward):
-    """A base model's `forward`: `depth_values` `(num_image_tokens,)` encoded into the image tokens,
-    then the plain forward (bit-identical to it without depth)."""
-    signature = inspect.signature(parent_forward)
-
-    @functools.wraps(parent_forward)
-    def forward(self, *args, depth_values=None, **kwargs):
-        if depth_values is None:
-            return parent_forward(self, *args, **kwargs)
-        arguments = signature.bind(self, *args, **kwargs).arguments
-        arguments.pop("self")
-        return parent_forward(self, **self.encode_images_with_depth(arguments, depth_values))
-
-    return with_depth_parameter(forward, parent_forward)
-
-
-def depth_generation_forward(parent_forward):
-    """A ForConditionalGeneration `forward` naming `depth_values` and handing it to the base model."""
-
-    @functools.wraps(parent_forward)
-    def forward(self, *args, depth_values=None, **kwargs):
-        if depth_values is not None:
-            kwargs["depth_values"] = depth_values
-        return parent_forward(self, *args, **kwargs)
-
-    return with_depth_parameter(forward, parent_forward)
-
-
-class QwenDepthGenerationMixin:
-    """`get_image_features(..., depth_values=...)` on a Qwen family's ForConditionalGeneration class."""
-
-    def get_image_features(self, pixel_values, image_grid_thw=None, depth_values=None, **kwargs):
-        """See [`QwenDepthModelMixin.get_image_features`]."""
-        return self.model.get_image_features(pixel_values, image_grid_thw, depth_values=depth_values, **kwargs)
-
-
 class QwenDepthProcessorMixin(DepthProcessorMixin):
     """`__call__(..., depth=...)` for a Qwen family's processor: `depth_values` `(num_image_tokens,)`.
 
@@ -286,12 +231,9 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
 
 __all__ = [
     "QWEN_CHAT_TEMPLATE",
-    "QwenDepthGenerationMixin",
     "QwenDepthProcessorMixin",
     "QwenDepthModelMixin",
     "check_depth_values",
-    "depth_generation_forward",
-    "depth_model_forward",
     "image_token_counts",
     "pool_depth_to_tokens",
 ]
