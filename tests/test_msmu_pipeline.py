@@ -35,21 +35,20 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile(f"^{text}$")
 
 
-KINDS = {}
-for kind, group in T.SIZE_QUESTIONS.items():
-    KINDS[f"size_{kind}"] = group
-for mode, group in T.CAMERA_DISTANCE_QUESTIONS.items():
-    KINDS[f"camera_{mode}"] = group
-for mode, group in T.OBJECT_DISTANCE_QUESTIONS.items():
-    KINDS[f"object_{mode}"] = group
-for kind, group in T.POSITION_QUESTIONS.items():
-    KINDS[f"position_{kind}"] = group
-for kind, group in T.REFERENCE_QUESTIONS.items():
-    KINDS[f"refer_{kind}"] = group
-for kind, group in T.COMPARE_WHICH.items():
-    KINDS[f"which_{kind}"] = group
-for kind, group in T.COMPARE_YESNO.items():
-    KINDS[f"yesno_{kind}"] = group
+# Grouped templates: kind "<prefix>_<key>" for each key of the group's table.
+KINDS = {
+    f"{prefix}_{key}": group
+    for prefix, table in (
+        ("size", T.SIZE_QUESTIONS),
+        ("camera", T.CAMERA_DISTANCE_QUESTIONS),
+        ("object", T.OBJECT_DISTANCE_QUESTIONS),
+        ("position", T.POSITION_QUESTIONS),
+        ("refer", T.REFERENCE_QUESTIONS),
+        ("which", T.COMPARE_WHICH),
+        ("yesno", T.COMPARE_YESNO),
+    )
+    for key, group in table.items()
+}
 KINDS.update(
     count=T.COUNT_QUESTIONS,
     left_right=T.LEFT_RIGHT_QUESTIONS,
@@ -98,6 +97,17 @@ def _objects(scene):
     return {o.id: o for o in scene.objects}
 
 
+def _questions(frames, wanted):
+    """`(scene, frame, objects by id, row, kind, groups)` for every row whose question kind `wanted(kind)`
+    accepts; every row's question is classified (exactly one template matches)."""
+    for scene, frame, rows in frames:
+        objects = _objects(scene)
+        for row in rows:
+            kind, groups = classify(row["question"])
+            if wanted(kind):
+                yield scene, frame, objects, row, kind, groups
+
+
 def _closest_by_projection(a, b, iterations=4000) -> float:
     """Distance between two boxes by alternating projections (converges for convex sets)."""
 
@@ -127,48 +137,39 @@ def test_box_distance_against_alternating_projections():
 
 def test_object_distances_equal_box_geometry(frames):
     checked = 0
-    for scene, frame, rows in frames:
-        objects = _objects(scene)
-        for row in rows:
-            kind, groups = classify(row["question"])
-            if kind not in ("object_center", "object_closest"):
-                continue
-            a, b = (objects[_resolve(groups[k], scene, frame)] for k in ("a", "b"))
-            assert sorted(row["question_objects"]) == sorted([a.id, b.id])
-            if kind == "object_center":
-                # Rigid motion keeps distances: the camera-frame centers of the objects column agree.
-                cam = {o["id"]: np.array(o["center"]) for o in row["objects"]}
-                expected = np.linalg.norm(cam[a.id] - cam[b.id])
-            else:
-                expected = _closest_by_projection(a, b)
-            assert row["answer_value"][0] == pytest.approx(expected, abs=HALF_ULP)
-            checked += 1
+    wanted = ("object_center", "object_closest")
+    for scene, frame, objects, row, kind, groups in _questions(frames, lambda kind: kind in wanted):
+        a, b = (objects[_resolve(groups[k], scene, frame)] for k in ("a", "b"))
+        assert sorted(row["question_objects"]) == sorted([a.id, b.id])
+        if kind == "object_center":
+            # Rigid motion keeps distances: the camera-frame centers of the objects column agree.
+            cam = {o["id"]: np.array(o["center"]) for o in row["objects"]}
+            expected = np.linalg.norm(cam[a.id] - cam[b.id])
+        else:
+            expected = _closest_by_projection(a, b)
+        assert row["answer_value"][0] == pytest.approx(expected, abs=HALF_ULP)
+        checked += 1
     assert checked > 20
 
 
 def test_heights_and_sizes_are_box_extents_along_gravity(frames):
     checked = 0
-    for scene, frame, rows in frames:
-        objects = _objects(scene)
+    for scene, frame, objects, row, kind, groups in _questions(frames, lambda kind: kind.startswith("size_")):
         rot, origin = frame.pose[:3, :3], frame.pose[:3, 3]
         up_cam = rot.T @ np.array([0.0, 0.0, 1.0])
-        for row in rows:
-            kind, groups = classify(row["question"])
-            if not kind.startswith("size_"):
-                continue
-            obj = objects[_resolve(groups["o"], scene, frame)]
-            corners_cam = (box_corners(obj.center, obj.size, obj.yaw) - origin) @ rot
-            along_up = corners_cam @ up_cam
-            height = along_up.max() - along_up.min()
-            horizontal = sorted(obj.size[:2])
-            expected = {
-                "size_height": [height],
-                "size_length": [horizontal[1]],
-                "size_width": [horizontal[0]],
-                "size_dims": [horizontal[1], horizontal[0], height],
-            }[kind]
-            assert row["answer_value"] == pytest.approx(expected, abs=HALF_ULP)
-            checked += 1
+        obj = objects[_resolve(groups["o"], scene, frame)]
+        corners_cam = (box_corners(obj.center, obj.size, obj.yaw) - origin) @ rot
+        along_up = corners_cam @ up_cam
+        height = along_up.max() - along_up.min()
+        horizontal = sorted(obj.size[:2])
+        expected = {
+            "size_height": [height],
+            "size_length": [horizontal[1]],
+            "size_width": [horizontal[0]],
+            "size_dims": [horizontal[1], horizontal[0], height],
+        }[kind]
+        assert row["answer_value"] == pytest.approx(expected, abs=HALF_ULP)
+        checked += 1
     assert checked > 20
 
 
@@ -181,30 +182,26 @@ def _mask_points(frame, mask):
 
 def test_camera_distances_match_depth_map(frames):
     checked_tight = 0
-    for scene, frame, rows in frames:
-        objects = _objects(scene)
-        for row in rows:
-            kind, groups = classify(row["question"])
-            if kind not in ("camera_center", "camera_closest", "position_forward"):
-                continue
-            obj = objects[_resolve(groups["o"], scene, frame)]
-            points = _mask_points(frame, frame.instance_masks[obj.id])
-            radius = np.linalg.norm(obj.size) / 2
-            value = row["answer_value"][0]
-            norms = np.linalg.norm(points, axis=1)
-            if kind == "camera_center":
-                # Every visible surface point lies within the box's half-diagonal of its center.
-                assert np.all(np.abs(norms - value) <= radius + 0.01)
-            elif kind == "position_forward":
-                assert np.all(np.abs(points[:, 2] - value) <= radius + 0.01)
-            else:
-                # The nearest point of a convex box seen from outside is never hidden by the box
-                # itself; for an unoccluded object the depth map sees it to within a pixel's width.
-                assert norms.min() >= value - HALF_ULP - 2e-3
-                if _independent_visibility(scene, frame, obj)[1] == 0.0:
-                    pixel = norms.min() / frame.intrinsics[0] * 2
-                    assert norms.min() <= value + HALF_ULP + pixel + 0.01, (row["question"], value, norms.min())
-                    checked_tight += 1
+    wanted = ("camera_center", "camera_closest", "position_forward")
+    for scene, frame, objects, row, kind, groups in _questions(frames, lambda kind: kind in wanted):
+        obj = objects[_resolve(groups["o"], scene, frame)]
+        points = _mask_points(frame, frame.instance_masks[obj.id])
+        radius = np.linalg.norm(obj.size) / 2
+        value = row["answer_value"][0]
+        norms = np.linalg.norm(points, axis=1)
+        if kind == "camera_center":
+            # Every visible surface point lies within the box's half-diagonal of its center.
+            assert np.all(np.abs(norms - value) <= radius + 0.01)
+        elif kind == "position_forward":
+            assert np.all(np.abs(points[:, 2] - value) <= radius + 0.01)
+        else:
+            # The nearest point of a convex box seen from outside is never hidden by the box
+            # itself; for an unoccluded object the depth map sees it to within a pixel's width.
+            assert norms.min() >= value - HALF_ULP - 2e-3
+            if _independent_visibility(scene, frame, obj)[1] == 0.0:
+                pixel = norms.min() / frame.intrinsics[0] * 2
+                assert norms.min() <= value + HALF_ULP + pixel + 0.01, (row["question"], value, norms.min())
+                checked_tight += 1
     assert checked_tight > 3
 
 

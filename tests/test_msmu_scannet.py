@@ -312,51 +312,76 @@ def _corrupt(tmp_path, edit):
     return str(info.value)
 
 
-def test_missing_pose_names_the_file(tmp_path):
+def _rewrite(name: str, change, binary: bool = False):
+    """An edit for `_corrupt`: the scene file `name` (`{scene}` = the scene id) rewritten as `change(content)`."""
     def edit(folder):
-        (folder / "pose" / "2.txt").unlink()
-        return folder / "pose" / "2.txt"
-    assert "missing" in _corrupt(tmp_path, edit)
-
-
-def test_truncated_ply_names_the_file(tmp_path):
-    def edit(folder):
-        path = folder / f"{SCENE}_vh_clean_2.ply"
-        path.write_bytes(path.read_bytes()[:-100])
+        path = folder / name.format(scene=SCENE)
+        if binary:
+            path.write_bytes(change(path.read_bytes()))
+        else:
+            path.write_text(change(path.read_text()))
         return path
-    assert "truncated" in _corrupt(tmp_path, edit)
+    return edit
 
 
-def test_malformed_aggregation_json_names_the_file(tmp_path):
+def _removed(name: str):
     def edit(folder):
-        path = folder / f"{SCENE}.aggregation.json"
-        path.write_text(path.read_text()[:-20])
-        return path
-    assert "malformed JSON" in _corrupt(tmp_path, edit)
+        (folder / name).unlink()
+        return folder / name
+    return edit
 
 
-def test_missing_axis_alignment_names_the_file(tmp_path):
-    def edit(folder):
-        path = folder / f"{SCENE}.txt"
-        path.write_text("colorHeight = 120\nsceneType = Living room\n")
-        return path
-    assert "axisAlignment" in _corrupt(tmp_path, edit)
+def _nan_vertex(folder):
+    path = folder / f"{SCENE}_vh_clean_2.ply"
+    vertices, colors, faces = read_ply(path)
+    vertices[7] = np.nan
+    write_ply(path, vertices, colors, faces)
+    return path
 
 
-def test_segments_of_another_mesh_name_the_file(tmp_path):
-    def edit(folder):
-        path = folder / f"{SCENE}_vh_clean_2.0.010000.segs.json"
-        path.write_text(json.dumps({"segIndices": [0, 1, 2]}))
-        return path
-    assert "one integer per mesh vertex" in _corrupt(tmp_path, edit)
+def _duplicate_object_id(text: str) -> str:
+    data = json.loads(text)
+    data["segGroups"][2]["objectId"] = data["segGroups"][1]["objectId"]
+    return json.dumps(data)
 
 
-def test_corrupt_depth_png_names_the_file(tmp_path):
-    def edit(folder):
-        path = folder / "depth" / "1.png"
-        path.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-        return path
-    _corrupt(tmp_path, edit)
+def _half_size_depth(folder):
+    path = folder / "depth" / "1.png"
+    with Image.open(path) as png:
+        png.resize((DEPTH_SIZE[1] // 2, DEPTH_SIZE[0] // 2), Image.NEAREST).save(path)
+    return path
+
+
+def _zero_depth(folder):
+    path = folder / "depth" / "2.png"
+    Image.fromarray(np.zeros(DEPTH_SIZE, np.uint16)).save(path)
+    return path
+
+
+AGGREGATION, SEGMENTS = "{scene}.aggregation.json", "{scene}_vh_clean_2.0.010000.segs.json"
+# (id, edit, what the error says besides the file's path: "" = only the path); each error must name the file.
+CORRUPTIONS = [
+    ("missing_pose", _removed("pose/2.txt"), "missing"),
+    ("truncated_ply", _rewrite("{scene}_vh_clean_2.ply", lambda data: data[:-100], binary=True), "truncated"),
+    ("malformed_aggregation_json", _rewrite(AGGREGATION, lambda text: text[:-20]), "malformed JSON"),
+    ("missing_axis_alignment", _rewrite("{scene}.txt", lambda _: "colorHeight = 120\nsceneType = Living room\n"),
+     "axisAlignment"),
+    ("segments_of_another_mesh", _rewrite(SEGMENTS, lambda _: json.dumps({"segIndices": [0, 1, 2]})),
+     "one integer per mesh vertex"),
+    ("corrupt_depth_png", _rewrite("depth/1.png", lambda _: b"\x89PNG\r\n\x1a\n garbage", binary=True), ""),
+    ("nan_mesh_vertices", _nan_vertex, "NaN or infinite coordinates (first: vertex 7)"),
+    ("duplicate_object_ids", _rewrite(AGGREGATION, _duplicate_object_id), "duplicate objectId(s) [1]"),
+    ("all_negative_segment_ids",
+     _rewrite(SEGMENTS, lambda text: json.dumps({"segIndices": [-1] * len(json.loads(text)["segIndices"])})),
+     "every segment id is negative"),
+    ("depth_of_another_size_than_its_intrinsics", _half_size_depth, "intrinsics are for another resolution"),
+    ("all_zero_depth", _zero_depth, "all zero"),
+]
+
+
+@pytest.mark.parametrize("edit, message", [case[1:] for case in CORRUPTIONS], ids=[case[0] for case in CORRUPTIONS])
+def test_corrupt_scene_file_names_the_file(tmp_path, edit, message):
+    assert message in _corrupt(tmp_path, edit)
 
 
 def test_untracked_frames_are_skipped(tmp_path):
@@ -364,52 +389,6 @@ def test_untracked_frames_are_skipped(tmp_path):
     np.savetxt(tmp_path / SCENE / "pose" / "1.txt", np.full((4, 4), -np.inf))
     scene = ScanNetSource(tmp_path, frame_skip=1).load(SCENE)
     assert scene.frames.frame_ids == ["0", "2", "3"]
-
-
-def test_nan_mesh_vertices_name_the_file(tmp_path):
-    def edit(folder):
-        path = folder / f"{SCENE}_vh_clean_2.ply"
-        vertices, colors, faces = read_ply(path)
-        vertices[7] = np.nan
-        write_ply(path, vertices, colors, faces)
-        return path
-    assert "NaN or infinite coordinates (first: vertex 7)" in _corrupt(tmp_path, edit)
-
-
-def test_duplicate_object_ids_name_the_file(tmp_path):
-    def edit(folder):
-        path = folder / f"{SCENE}.aggregation.json"
-        data = json.loads(path.read_text())
-        data["segGroups"][2]["objectId"] = data["segGroups"][1]["objectId"]
-        path.write_text(json.dumps(data))
-        return path
-    assert "duplicate objectId(s) [1]" in _corrupt(tmp_path, edit)
-
-
-def test_all_negative_segment_ids_name_the_file(tmp_path):
-    def edit(folder):
-        path = folder / f"{SCENE}_vh_clean_2.0.010000.segs.json"
-        data = json.loads(path.read_text())
-        path.write_text(json.dumps({"segIndices": [-1] * len(data["segIndices"])}))
-        return path
-    assert "every segment id is negative" in _corrupt(tmp_path, edit)
-
-
-def test_depth_of_another_size_than_its_intrinsics_names_the_file(tmp_path):
-    def edit(folder):
-        path = folder / "depth" / "1.png"
-        with Image.open(path) as png:
-            png.resize((DEPTH_SIZE[1] // 2, DEPTH_SIZE[0] // 2), Image.NEAREST).save(path)
-        return path
-    assert "intrinsics are for another resolution" in _corrupt(tmp_path, edit)
-
-
-def test_all_zero_depth_names_the_file(tmp_path):
-    def edit(folder):
-        path = folder / "depth" / "2.png"
-        Image.fromarray(np.zeros(DEPTH_SIZE, np.uint16)).save(path)
-        return path
-    assert "all zero" in _corrupt(tmp_path, edit)
 
 
 def test_singular_pose_names_the_file_and_is_skipped_by_skip_bad_scenes(tmp_path, caplog):
