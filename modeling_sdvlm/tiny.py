@@ -22,16 +22,15 @@ Every family has a tiny builder (`family="llava"` by default, `"qwen2_5_vl"`, `"
 import re
 from collections.abc import Iterable
 
-import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import CLIPVisionConfig, LlamaConfig, PreTrainedTokenizerFast, Qwen2VLImageProcessor
 
 from .configuration_sdvlm import SDVLMConfig
 from .families import FAMILIES, family_of_processor
-from .modeling_sdvlm import SDVLMForConditionalGeneration
 from .processing_sdvlm import SDVLMProcessor, llava15_processor
 from .qwen_depth import QWEN_CHAT_TEMPLATE
-from .tiny_llava_onevision import build_tiny_llava_onevision_model, build_tiny_llava_onevision_processor
+from .tiny_common import TinySizes, seeded_tiny_model
+from .tiny_llava_onevision import build_tiny_llava_onevision_processor, tiny_llava_onevision_config
 
 SPECIAL_TOKENS = ("<unk>", "<s>", "</s>", "<pad>", "<image>")
 # Qwen's own special tokens (names as in the released tokenizers); no BOS, `<|im_end|>` ends a turn.
@@ -183,50 +182,28 @@ def build_tiny_processor(
     )
 
 
-def tiny_sdvlm_config(
-    processor: SDVLMProcessor,
-    vision_hidden_size: int = 32,
-    vision_layers: int = 2,
-    text_hidden_size: int = 64,
-    text_layers: int = 2,
-    num_heads: int = 4,
-    **overrides,
-) -> SDVLMConfig:
+def tiny_sdvlm_config(processor: SDVLMProcessor, **overrides) -> SDVLMConfig:
     """An `SDVLMConfig` matching `processor` (vocabulary, image size, patch size, image token).
 
     Args:
         processor: from [`build_tiny_processor`].
-        vision_hidden_size, vision_layers, text_hidden_size, text_layers, num_heads: model sizes.
-        overrides: any `SDVLMConfig` field (`use_depth`, `depth_normalization`, `depth_scale`,
-            `vision_feature_layer`, ...).
+        overrides: model sizes (`TinySizes` fields: `vision_hidden_size`, `vision_layers`,
+            `text_hidden_size`, `text_layers`, `num_heads`) and any `SDVLMConfig` field (`use_depth`,
+            `depth_normalization`, `depth_scale`, `vision_feature_layer`, ...).
     """
+    sizes = TinySizes.pop_from(overrides)
     tokenizer = processor.tokenizer
     image_size = processor.image_processor.crop_size["height"]
     vision_config = CLIPVisionConfig(
-        hidden_size=vision_hidden_size,
-        intermediate_size=vision_hidden_size * 2,
-        num_hidden_layers=vision_layers,
-        num_attention_heads=num_heads,
+        **sizes.vision_fields(),
         image_size=image_size,
         patch_size=processor.patch_size,
-        projection_dim=vision_hidden_size,
-    )
-    text_config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=text_hidden_size,
-        intermediate_size=text_hidden_size * 2,
-        num_hidden_layers=text_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
-        max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        projection_dim=sizes.vision_hidden_size,
     )
     grid = image_size // processor.patch_size
     settings = dict(
         vision_config=vision_config,
-        text_config=text_config,
+        text_config=LlamaConfig(**sizes.text_fields(tokenizer)),
         image_token_index=processor.image_token_id,
         image_seq_length=grid * grid,
         vision_feature_select_strategy=processor.vision_feature_select_strategy,
@@ -239,48 +216,32 @@ def tiny_sdvlm_config(
     return SDVLMConfig(**settings)
 
 
-def tiny_qwen_config(
-    processor,
-    family: str,
-    vision_hidden_size: int = 32,
-    vision_layers: int = 2,
-    text_hidden_size: int = 64,
-    text_layers: int = 2,
-    num_heads: int = 4,
-    **overrides,
-):
+def tiny_qwen_config(processor, family: str, **overrides):
     """A Qwen family's SD-VLM config matching `processor` (vocabulary, patch size, special tokens).
 
     Qwen2.5-VL's window attention gets 2 x 2-token windows (so the tower's window order is really
-    exercised); Qwen3-VL feeds deepstack features from its first vision layer.
+    exercised); Qwen3-VL feeds deepstack features from its first vision layer. `overrides`: model
+    sizes (`TinySizes` fields) and any field of the family's config.
     """
+    sizes = TinySizes.pop_from(overrides)
     tokenizer, image_processor = processor.tokenizer, processor.image_processor
     config_class = FAMILIES[family].config_class
     vision = dict(
-        depth=vision_layers,
-        hidden_size=vision_hidden_size,
-        intermediate_size=vision_hidden_size * 2,
-        num_heads=num_heads,
-        out_hidden_size=text_hidden_size,
+        depth=sizes.vision_layers,
+        hidden_size=sizes.vision_hidden_size,
+        intermediate_size=sizes.vision_hidden_size * 2,
+        num_heads=sizes.num_heads,
+        out_hidden_size=sizes.text_hidden_size,
         patch_size=image_processor.patch_size,
         spatial_merge_size=image_processor.merge_size,
         temporal_patch_size=image_processor.temporal_patch_size,
     )
-    head_dim = text_hidden_size // num_heads
+    head_dim = sizes.text_hidden_size // sizes.num_heads
     # 3D rope over (t, h, w): the head's half-width split in three
     mrope_section = [head_dim // 2 - 2 * (head_dim // 6), head_dim // 6, head_dim // 6]
     text = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=text_hidden_size,
-        intermediate_size=text_hidden_size * 2,
-        num_hidden_layers=text_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=num_heads // 2,
-        max_position_embeddings=4096,
+        sizes.text_fields(tokenizer, num_key_value_heads=sizes.num_heads // 2),
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section},
-        bos_token_id=None,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
     )
     if family == "qwen2_5_vl":
         vision.update(window_size=2 * image_processor.patch_size * image_processor.merge_size, fullatt_block_indexes=[1])
@@ -319,21 +280,14 @@ def build_tiny_model(processor, seed: int = 0, family: str | None = None, **over
     _check_family(family)
     if family != family_of_processor(processor).name:
         raise ValueError(f"family {family!r} does not match the {type(processor).__name__} processor")
-    if family == "llava_onevision":
-        model = build_tiny_llava_onevision_model(processor, seed=seed, **overrides)
-        processor.depth_convention = model.config.depth_convention
-        return model
     if family == "llava":
-        config, model_class = tiny_sdvlm_config(processor, **overrides), SDVLMForConditionalGeneration
+        config = tiny_sdvlm_config(processor, **overrides)
+    elif family == "llava_onevision":
+        config = tiny_llava_onevision_config(processor, **overrides)
     else:
-        config, model_class = tiny_qwen_config(processor, family, **overrides), FAMILIES[family].model_class
-    torch.manual_seed(seed)
-    model = model_class(config)
+        config = tiny_qwen_config(processor, family, **overrides)
     processor.depth_convention = config.depth_convention
-    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
-    model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
-    model.generation_config.bos_token_id = processor.tokenizer.bos_token_id
-    return model.eval()
+    return seeded_tiny_model(FAMILIES[family].model_class, config, processor.tokenizer, seed)
 
 
 __all__ = [

@@ -12,13 +12,13 @@ vicuna_v1), so training and evaluation run the same prompt path for every tiny f
 ('sdvlm_llava_onevision', 16)
 """
 
-import torch
 from transformers import LlavaOnevisionImageProcessor, Qwen2Config, SiglipVisionConfig
 
 from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
 from .modeling_sdvlm_llava_onevision import SDVLMLlavaOnevisionForConditionalGeneration
 from .processing_sdvlm import VICUNA_V1_CHAT_TEMPLATE
 from .processing_sdvlm_llava_onevision import SDVLMLlavaOnevisionProcessor
+from .tiny_common import TinySizes, seeded_tiny_model
 
 
 def tiny_pinpoints(tile: int, most: int = 3) -> list[list[int]]:
@@ -58,48 +58,27 @@ def build_tiny_llava_onevision_processor(
     )
 
 
-def tiny_llava_onevision_config(
-    processor: SDVLMLlavaOnevisionProcessor,
-    vision_hidden_size: int = 32,
-    vision_layers: int = 2,
-    text_hidden_size: int = 64,
-    text_layers: int = 2,
-    num_heads: int = 4,
-    **overrides,
-) -> SDVLMLlavaOnevisionConfig:
+def tiny_llava_onevision_config(processor: SDVLMLlavaOnevisionProcessor, **overrides) -> SDVLMLlavaOnevisionConfig:
     """An `SDVLMLlavaOnevisionConfig` matching `processor` (vocabulary, tiles, patch size, tokens).
 
     Args:
         processor: from [`build_tiny_llava_onevision_processor`].
-        vision_hidden_size, vision_layers, text_hidden_size, text_layers, num_heads: model sizes.
-        overrides: any `SDVLMLlavaOnevisionConfig` field (`use_depth`, `vision_aspect_ratio`, ...).
+        overrides: model sizes (`TinySizes` fields: `vision_hidden_size`, `vision_layers`,
+            `text_hidden_size`, `text_layers`, `num_heads`) and any `SDVLMLlavaOnevisionConfig` field
+            (`use_depth`, `vision_aspect_ratio`, ...).
     """
+    sizes = TinySizes.pop_from(overrides)
     tokenizer = processor.tokenizer
     image_processor = processor.image_processor
     vision_config = SiglipVisionConfig(
-        hidden_size=vision_hidden_size,
-        intermediate_size=vision_hidden_size * 2,
-        num_hidden_layers=vision_layers,
-        num_attention_heads=num_heads,
+        **sizes.vision_fields(),
         image_size=image_processor.size["height"],
         patch_size=processor.patch_size,
         vision_use_head=False,
     )
-    text_config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=text_hidden_size,
-        intermediate_size=text_hidden_size * 2,
-        num_hidden_layers=text_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
-        max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
     settings = dict(
         vision_config=vision_config,
-        text_config=text_config,
+        text_config=Qwen2Config(**sizes.text_fields(tokenizer)),
         image_token_index=processor.image_token_id,
         video_token_index=processor.video_token_id,
         image_grid_pinpoints=image_processor.image_grid_pinpoints,
@@ -117,12 +96,7 @@ def build_tiny_llava_onevision_model(
 ) -> SDVLMLlavaOnevisionForConditionalGeneration:
     """A randomly initialised tiny OneVision SD-VLM (deterministic for a seed); see [`tiny_llava_onevision_config`]."""
     config = tiny_llava_onevision_config(processor, **overrides)
-    torch.manual_seed(seed)
-    model = SDVLMLlavaOnevisionForConditionalGeneration(config)
-    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
-    model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
-    model.generation_config.bos_token_id = processor.tokenizer.bos_token_id
-    return model.eval()
+    return seeded_tiny_model(SDVLMLlavaOnevisionForConditionalGeneration, config, processor.tokenizer, seed)
 
 
 __all__ = [
