@@ -7,15 +7,12 @@ from PIL import Image
 from transformers import (
     AutoProcessor,
     CLIPImageProcessor,
-    DepthAnythingConfig,
-    DepthAnythingForDepthEstimation,
-    Dinov2Config,
-    DPTImageProcessor,
     LlavaImageProcessor,
 )
 
 from modeling_sdvlm import SDVLMProcessor
 from modeling_sdvlm.tiny import build_tiny_model, build_tiny_processor
+from sdvlm.testing import tiny_depth_estimator
 
 IMAGE_SIZE, PATCH = 64, 8
 PROMPT = "USER: <image>\nHow far is the chair? ASSISTANT:"
@@ -273,53 +270,20 @@ def test_processor_arguments_are_validated():
 # --- estimated depth ----------------------------------------------------------------------------
 
 
-def tiny_depth_anything():
-    backbone = Dinov2Config(
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        patch_size=14,
-        image_size=56,
-        out_features=["stage1", "stage2"],
-        reshape_hidden_states=False,
-    )
-    config = DepthAnythingConfig(
-        backbone_config=backbone,
-        reassemble_hidden_size=16,
-        reassemble_factors=[2, 1],
-        neck_hidden_sizes=[8, 16],
-        fusion_hidden_size=16,
-        head_hidden_size=8,
-        patch_size=14,
-    )
-    torch.manual_seed(0)
-    model = DepthAnythingForDepthEstimation(config).eval()
-    with torch.no_grad():
-        # A random head outputs ~0 (ReLU); a positive bias makes it predict valid, varied depth.
-        model.head.conv3.weight.normal_(0.0, 1.0)
-        model.head.conv3.bias.fill_(2.0)
-    return model
-
-
-def small_dpt_processor():
-    return DPTImageProcessor(size={"height": 56, "width": 56}, keep_aspect_ratio=True, ensure_multiple_of=14)
-
-
 @pytest.fixture(scope="module")
 def depth_anything_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny-depth-anything")
-    tiny_depth_anything().save_pretrained(path)
-    small_dpt_processor().save_pretrained(path)
+    for part in tiny_depth_estimator():  # the model and its image processor
+        part.save_pretrained(path)
     return path
 
 
 def test_estimate_depth_with_an_injected_model(processor):
-    model = tiny_depth_anything()
+    model, image_processor = tiny_depth_estimator()
     calls = []
     model.register_forward_hook(lambda module, args, output: calls.append(1))
     estimating = build_tiny_processor(texts=["How far is the chair?"])
-    estimating.set_depth_estimator(model, small_dpt_processor())
+    estimating.set_depth_estimator(model, image_processor)
     images = [ramp_image(40, 72)[0], ramp_image(50, 30)[0], ramp_image(40, 72)[0].transpose(Image.FLIP_LEFT_RIGHT)]
     maps = estimating.estimate_depth(images)
     assert [m.shape for m in maps] == [(40, 72), (50, 30), (40, 72)]
