@@ -4,18 +4,22 @@ Per family, at the family's released preprocessing settings (LLaVA-1.5: pad to s
 14; Qwen2.5-VL: smart_resize to 28-px cells, 640x480 -> 644x476; Qwen3-VL: 32-px cells, at least
 256 x 256 pixels; OneVision: 384-px anyres tiles), on a 640x480 RGB frame with a float
 depth map (all valid, and with 10% holes): `processor(images, text, depth=...)` and
-`processor(images, text)` (the plain family processing; depth estimation off) run in interleaved
-repeats in one process; each ratio is the median over repeats of time(with depth) / time(without).
-The last line is the worst ratio:
+`processor(images, text)` (the plain family processing; depth estimation off) are timed by
+`sdvlm.bench_timing.paired_ratio`: warm-up, then interleaved pairs in alternating order, this
+process's CPU time on one thread (so other work on a shared machine counts less); each ratio is the
+median over pairs of time(with depth) / time(without), printed with its quartiles. The last line is
+the worst ratio:
 
     processor_overhead_ratio=<x>
 
-Run: `python benchmarks/bench_depth_processor.py [--repeats 15 --threads 1 --cpu_time]` (CPU, about a
-minute).
+Run: `python benchmarks/bench_depth_processor.py [--repeats 41 --threads 1 --wall_time]` (CPU, about
+two minutes).
 """
 
 import argparse
-import statistics
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/torch load their thread pools
 
 import numpy as np
 import torch
@@ -25,7 +29,7 @@ from transformers import LlavaOnevisionImageProcessor, Qwen2VLImageProcessor
 from modeling_sdvlm import SDVLMLlavaOnevisionProcessor, SDVLMQwen2_5_VLProcessor, SDVLMQwen3VLProcessor
 from modeling_sdvlm.processing_sdvlm import llava15_processor
 from modeling_sdvlm.tiny import build_tiny_tokenizer
-from sdvlm.bench_timing import timed, use_cpu_time
+from sdvlm.bench_timing import paired_ratio, use_cpu_time
 
 HEIGHT, WIDTH = 480, 640
 PROMPT = "<image>How far is the chair from the table?"
@@ -88,31 +92,22 @@ def measure(name, repeats):
     call = dict(images=[image], text=[PROMPTS.get(name, PROMPT)], return_tensors="pt")
     ratios = {}
     for kind, depth in depth_maps(generator).items():
-        runs = {"plain": lambda: processor(**call), "depth": lambda: processor(**call, depth=[depth])}
-        for run in runs.values():
-            run()  # warm-up
-        times = {label: [] for label in runs}
-        for repeat in range(repeats):
-            order = list(runs.items()) if repeat % 2 == 0 else list(runs.items())[::-1]
-            for label, run in order:
-                times[label].append(timed(run))
-        ratios[kind] = statistics.median(d / p for d, p in zip(times["depth"], times["plain"]))
-        print(
-            f"{name} {kind:>5}: plain {statistics.median(times['plain']) * 1e3:7.2f} ms  "
-            f"with depth {statistics.median(times['depth']) * 1e3:7.2f} ms  ratio {ratios[kind]:.4f}"
-        )
+        result = paired_ratio(lambda: processor(**call), lambda: processor(**call, depth=[depth]), repeats)
+        ratios[kind] = result.ratio
+        print(f"{name} {kind:>5}: {result}")
     return max(ratios.values())
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="interleaved repeats per measurement")
+    parser.add_argument("--repeats", type=int, default=41, help="interleaved pairs per measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = least noisy)")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
-    parser.add_argument("--cpu_time", action="store_true", help="time this process's CPU time, not wall time")
+    parser.add_argument("--wall_time", action="store_true", help="time wall time, not this process's CPU time")
+    parser.add_argument("--cpu_time", action="store_true", help="CPU time (the default; accepted for older commands)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    use_cpu_time(args.cpu_time)
+    use_cpu_time(not args.wall_time)
     worst = max(measure(name, args.repeats) for name in args.families)
     print(f"processor_overhead_ratio={worst:.4f}")
 

@@ -2,25 +2,28 @@
 
 Per family (LLaVA-1.5; Qwen2.5-VL and Qwen3-VL with as many image tokens as LLaVA; LLaVA-OneVision
 with an anyres-tiled non-square image) and for a small and a medium config, `forward` and `generate`
-of the plain transformers class and the SD-VLM class (with `depth_values`) run in interleaved repeats
-in one process, so machine noise hits both alike; each ratio is the median over repeats of
-time(SD-VLM) / time(plain). Then, at the real language-model widths (LLaVA-1.5-7B 4096, Qwen2.5-VL-7B
-3584, Qwen3-VL-8B 4096), the depth path for 256 image tokens (pool/fill/normalise, fp32 encoding,
-add) is timed against ONE decoder layer of that width on the same 256 tokens plus 32 of text
-(`--skip_real_width` leaves it out). The last line is the worst ratio over the families and configs:
+of the plain transformers class and the SD-VLM class (with `depth_values`) are timed by
+`sdvlm.bench_timing.paired_ratio`: warm-up, then interleaved pairs in alternating order, this
+process's CPU time on one thread (machine load counts less); each ratio is the median over pairs of
+time(SD-VLM) / time(plain), printed with its quartiles. Then, at the real language-model widths
+(LLaVA-1.5-7B 4096, Qwen2.5-VL-7B 3584, Qwen3-VL-8B 4096), the depth path for 256 image tokens
+(pool/fill/normalise, fp32 encoding, add) is timed against ONE decoder layer of that width on the
+same 256 tokens plus 32 of text (`--skip_real_width` leaves it out). The last line is the worst ratio over the families and configs:
 
     forward_overhead_ratio=<x> generate_overhead_ratio=<y>
 
-Run: `python benchmarks/bench_dpe.py [--repeats 15 --threads 1 --families llava qwen2_5_vl qwen3_vl
-llava_onevision --cpu_time --skip_real_width]` (CPU, a few minutes).
+Run: `python benchmarks/bench_dpe.py [--repeats 25 --threads 1 --configs small medium --families llava
+qwen2_5_vl qwen3_vl llava_onevision --wall_time --skip_real_width]` (CPU, several minutes).
 """
 
 import argparse
 import functools
+import os
 import statistics
 
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch loads its thread pool
+
 import torch
-from tqdm import tqdm
 from transformers import (
     CLIPVisionConfig,
     LlamaConfig,
@@ -56,7 +59,7 @@ from modeling_sdvlm.depth_encoding import (
     pool_depth_cells,
 )
 from modeling_sdvlm.tiny_llava_onevision import tiny_pinpoints
-from sdvlm.bench_timing import timed, use_cpu_time
+from sdvlm.bench_timing import paired_ratio, timed, use_cpu_time
 
 CONFIGS = {
     # name: (vision width, vision layers, image size, patch, text width, text layers, vocab)
@@ -205,30 +208,17 @@ FAMILIES = {
 
 @torch.no_grad()
 def measure(family, name, repeats):
-    llava, sdvlm, inputs, depth = FAMILIES[family](name)
+    plain, sdvlm, inputs, depth = FAMILIES[family](name)
     gen = dict(max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False)
     runs = {
-        "forward": (lambda: llava(**inputs), lambda: sdvlm(**inputs, depth_values=depth)),
-        "generate": (lambda: llava.generate(**inputs, **gen), lambda: sdvlm.generate(**inputs, depth_values=depth, **gen)),
+        "forward": (lambda: plain(**inputs), lambda: sdvlm(**inputs, depth_values=depth)),
+        "generate": (lambda: plain.generate(**inputs, **gen), lambda: sdvlm.generate(**inputs, depth_values=depth, **gen)),
     }
     ratios = {}
-    for kind, (run_llava, run_sdvlm) in runs.items():
-        run_llava(), run_sdvlm()  # warm-up
-        times = {"llava": [], "sdvlm": []}
-        for repeat in tqdm(range(repeats), desc=f"{family} {name} {kind}", leave=False):
-            # Alternate which goes first so neither always runs on a warmer cache.
-            order = (("llava", run_llava), ("sdvlm", run_sdvlm))
-            for label, run in order if repeat % 2 == 0 else order[::-1]:
-                times[label].append(timed(run))
-        llava_median, sdvlm_median = statistics.median(times["llava"]), statistics.median(times["sdvlm"])
-        # Median of the per-repeat ratios: the two runs of a repeat are adjacent in time and share
-        # the machine's load, so their ratio is steadier than a ratio of separate medians.
-        ratios[kind] = statistics.median(s / l for s, l in zip(times["sdvlm"], times["llava"]))
-        print(
-            f"{family:>15} {name:>6} {kind:>8}: plain {llava_median * 1e3:8.2f} ms  "
-            f"sdvlm+depth {sdvlm_median * 1e3:8.2f} ms  "
-            f"ratio {ratios[kind]:.4f}"
-        )
+    for kind, (run_plain, run_sdvlm) in runs.items():
+        result = paired_ratio(run_plain, run_sdvlm, repeats)
+        ratios[kind] = result.ratio
+        print(f"{family:>15} {name:>6} {kind:>8}: {result}")
     return ratios
 
 
@@ -290,15 +280,16 @@ def depth_vs_layer(family, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=15, help="interleaved repeats per measurement")
+    parser.add_argument("--repeats", type=int, default=25, help="interleaved pairs per measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = least noisy)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
-    parser.add_argument("--cpu_time", action="store_true", help="time this process's CPU time, not wall time")
+    parser.add_argument("--wall_time", action="store_true", help="time wall time, not this process's CPU time")
+    parser.add_argument("--cpu_time", action="store_true", help="CPU time (the default; accepted for older commands)")
     parser.add_argument("--skip_real_width", action="store_true", help="leave out the real-width comparison")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    use_cpu_time(args.cpu_time)
+    use_cpu_time(not args.wall_time)
     results = {
         (family, name): measure(family, name, args.repeats) for family in args.families for name in args.configs
     }

@@ -3,8 +3,8 @@ estimation, family-independent.
 
 The one place of the unit and convention rules. Every family's processor turns the user's depth
 maps into arrays with `DepthProcessorMixin.depth_arrays`, which reads each map with
-`convert_depth_map` (numpy / torch / PIL, dtype and units -> `(H, W)` float32) and converts it with
-`to_model_depth` to the depth convention of the model; so training, evaluation, the depth cache and
+`read_depth_map` (numpy / torch / PIL, dtype and units -> `(H, W)` float32) and checks and converts
+it with `to_model_depth` to the depth convention of the model; so training, evaluation, the depth cache and
 the Space (which all hand depth to a processor) convert the same way. The model checks
 `depth_values` with `check_depth_values`. Only the geometry (how the array reaches the token grid)
 differs between families.
@@ -28,6 +28,7 @@ A `"metric"` model refuses `"inverse"` depth: a relative map has no scale to rec
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from transformers.image_utils import get_image_size, make_flat_list_of_images, to_numpy_array
 from transformers.utils import logging
@@ -84,12 +85,18 @@ def check_choice(name: str, value, choices=DEPTH_CONVENTIONS) -> str:
     return value
 
 
+def _check_not_empty(array: np.ndarray, index: int) -> None:
+    """An empty map has no extremes to read (numpy's min of nothing raises) and no valid pixel."""
+    if not array.size:
+        raise ValueError(f"depth map {index} is empty (shape {tuple(array.shape)}); it has no valid pixel")
+
+
 def read_depth_map(depth, index: int = 0, png_scale: float = 0.001) -> np.ndarray:
     """One depth map as a `(H, W)` float32 array, integer maps scaled by `png_scale` (millimetres -> meters).
 
     Accepts a numpy array, a torch tensor (any float dtype, bfloat16 included) or a PIL image of mode
     `I;16`/`I` (millimetres) or `F` (float). 8-bit and colour images are refused: they are
-    visualisations, not measurements. `index` names the map in errors.
+    visualisations, not measurements, and so are empty maps. `index` names the map in errors.
     """
     if isinstance(depth, Image.Image):
         if depth.mode not in INTEGER_DEPTH_MODES + FLOAT_DEPTH_MODES:
@@ -113,6 +120,7 @@ def read_depth_map(depth, index: int = 0, png_scale: float = 0.001) -> np.ndarra
         )
     if array.ndim != 2:
         raise ValueError(f"depth map {index} has shape {tuple(array.shape)}; expected (height, width)")
+    _check_not_empty(array, index)
     if array.dtype.kind not in "fiu":
         raise ValueError(f"depth map {index} has dtype {array.dtype}; expected float (meters) or integer (millimetres)")
     if array.dtype.kind in "iu":
@@ -124,30 +132,6 @@ def read_depth_map(depth, index: int = 0, png_scale: float = 0.001) -> np.ndarra
             # float32 would turn these into inf, i.e. silently invalid pixels
             raise ValueError(f"depth map {index} has values beyond float32's range (up to {np.abs(finite).max():.3g})")
     return array.astype(np.float32, copy=False)
-
-
-def convert_depth_map(depth, index: int, png_scale: float) -> np.ndarray:
-    """One depth map as a `(H, W)` float32 array, validated (`read_depth_map`'s rules).
-
-    Integer depth of any container (16-bit PIL image, integer numpy array or torch tensor, e.g. a
-    uint16 PNG read by cv2 or imageio) holds millimetres and is scaled by `png_scale`; float depth
-    (bfloat16 included) is taken as is. 0 and non-finite mark invalid pixels; negative values and
-    maps without any valid pixel are errors naming the map's `index`.
-    """
-    array = read_depth_map(depth, index, png_scale)
-    if not array.size:  # no extremes to read (numpy's min of nothing raises)
-        raise ValueError(f"depth map {index} is empty (shape {tuple(array.shape)}); it has no valid pixel")
-    low, high = float(array.min()), float(array.max())  # NaN propagates and fails every test below
-    if low >= 0 and high < np.inf:  # fast path: finite and non-negative, holes (0) at most
-        if high == 0:
-            raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-        return array
-    finite = np.isfinite(array)
-    if (array[finite] < 0).any():
-        raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
-    if not (finite & (array > 0)).any():
-        raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-    return array
 
 
 def check_depth_kind(convention: str, kind: str, estimator: str | None = None) -> None:
@@ -175,26 +159,31 @@ def check_depth_range(array: np.ndarray, index: int, kind: str) -> np.ndarray:
     are ValueErrors naming map `index`.
     """
     low, high = float(array.min()), float(array.max())
-    if low >= 0 and high < np.inf:  # fast path: finite and non-negative, so valid is just > 0
+    _check_valid_depth(array, index, kind, low, high)
+    return array > 0 if low >= 0 and high < np.inf else np.isfinite(array) & (array > 0)
+
+
+def _check_valid_depth(array: np.ndarray, index: int, kind: str, low: float, high: float) -> None:
+    """`check_depth_range`'s checks, given the map's extremes `low`, `high` (NaN when it holds a NaN)."""
+    if low >= 0 and high < np.inf:  # fast path: finite and non-negative, so valid is > 0, its maximum `high`
+        holes = np.count_nonzero(array == 0)  # counting a boolean map is several times faster than a float one
+        if holes == array.size:
+            raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
+        # Counting is cheaper than copying the valid pixels out: their minimum only matters to a metric
+        # map, and only when a valid pixel lies below the floor (then it is read for the error message).
+        if kind != "metric" or np.count_nonzero(array < MIN_METRIC_DEPTH) == holes:
+            check_plausible(MIN_METRIC_DEPTH if kind == "metric" else 0.0, high, index, kind)
+            return
         valid = array > 0
     else:
         finite = np.isfinite(array)
         if (array[finite] < 0).any():
             raise ValueError(f"depth map {index} has negative values; depth must be >= 0 (0 marks invalid pixels)")
         valid = finite & (array > 0)
-    if not valid.any():
-        raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
+        if not valid.any():
+            raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
     values = array[valid]  # copied once for both extremes
     check_plausible(float(values.min()), float(values.max()), index, kind)
-    return valid
-
-
-def _dense(array: np.ndarray) -> bool:
-    """Every pixel finite and > 0 (the common case: estimated depth), read from the extremes only."""
-    if not array.size:  # an empty map has no extremes (and no valid pixel: refused by the caller)
-        return False
-    low, high = float(array.min()), float(array.max())  # NaN propagates and fails both tests
-    return low > 0 and high < np.inf
 
 
 def check_plausible(low: float, high: float, index: int, kind: str) -> None:
@@ -216,20 +205,32 @@ def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", ind
                    estimator: str | None = None) -> np.ndarray:
     """A checked `(H, W)` float map of `kind` in the model's `convention`; 0 marks invalid pixels.
 
+    0 and non-finite values mark invalid pixels; negative values, empty maps, maps without any valid
+    pixel and implausible depth (`check_depth_range`) are errors naming the map's `index`.
+
     `"inverse"` model: metric depth becomes `1 / d` on valid pixels, inverse depth stays as it is.
     `"metric"` model: meters as given; inverse depth is refused (see `check_depth_kind`).
     """
     check_depth_kind(convention, kind, estimator)
-    if _dense(array):  # fast path: no masks
-        check_plausible(float(array.min()), float(array.max()), index, kind)
-        if convention == "inverse" and kind == "metric":
-            return np.float32(1.0) / array
-        return array.astype(np.float32, copy=False)
-    valid = check_depth_range(array, index, kind)
-    if convention == "inverse" and kind == "metric":
-        return np.divide(1.0, array, out=np.zeros(array.shape, np.float32), where=valid)
-    if array.dtype == np.float32 and array.min() >= 0 and array.max() < np.inf:  # no NaN: holes are already 0
+    _check_not_empty(array, index)
+    invert = convention == "inverse" and kind == "metric"
+    low, high = float(array.min()), float(array.max())  # NaN propagates and fails every test below
+    finite = low >= 0 and high < np.inf  # False for NaN too
+    if finite and low > 0:  # dense (the common case: estimated depth): no masks
+        check_plausible(low, high, index, kind)
+        return np.float32(1.0) / array if invert else array.astype(np.float32, copy=False)
+    _check_valid_depth(array, index, kind, low, high)
+    if finite and invert and array.dtype == np.float32:
+        # Holes (0) invert to inf, set back to 0 in place: two vectorised passes, no masked division.
+        with np.errstate(divide="ignore"):
+            inverse = np.reciprocal(array)
+        torch.from_numpy(inverse).nan_to_num_(posinf=0.0)
+        return inverse
+    if finite and array.dtype == np.float32 and not invert:  # holes are already 0
         return array
+    valid = np.isfinite(array) & (array > 0)
+    if invert:
+        return np.divide(1.0, array, out=np.zeros(array.shape, np.float32), where=valid)
     return np.where(valid, array, np.float32(0.0)).astype(np.float32, copy=False)
 
 
@@ -299,12 +300,12 @@ def report_empty_cells(depth: torch.Tensor, on_image: torch.Tensor, cell: int, i
         depth: `(H, W)` aligned depth, 0 = invalid; on_image: `(H, W)` bool, False on padding;
         cell: token cell side in pixels; index: the image's index in the call.
     """
-    height, width = (size // cell * cell for size in depth.shape)
-    blocks = (height // cell, cell, width // cell, cell)
-    has_depth = (depth[:height, :width] > 0).reshape(blocks).any(dim=3).any(dim=1)
-    has_image = on_image[:height, :width].reshape(blocks).any(dim=3).any(dim=1)
-    empty = int((has_image & ~has_depth).sum())
-    warn_empty_cells(index, empty, int(has_image.sum()))
+    # A block holds a valid pixel (an image pixel) when its mean is > 0: depth is >= 0. One pooling
+    # pass each (remainder rows/columns dropped), far cheaper on CPU than reshaped boolean any().
+    has_depth = F.avg_pool2d(depth[None].to(torch.float32), cell)[0].numpy() > 0
+    has_image = F.avg_pool2d(torch.from_numpy(on_image.numpy().astype(np.float32))[None], cell)[0].numpy() > 0
+    empty = int(np.count_nonzero(has_image & ~has_depth))
+    warn_empty_cells(index, empty, int(np.count_nonzero(has_image)))
     return empty
 
 
@@ -397,7 +398,7 @@ class DepthProcessorMixin:
         arrays = []
         for index, (image, depth_map, kind) in enumerate(zip(images, depth, kinds)):
             check_choice(f"depth_kind of depth map {index}", kind, DEPTH_KINDS)
-            array = convert_depth_map(depth_map, index, self.depth_png_scale)
+            array = read_depth_map(depth_map, index, self.depth_png_scale)  # values checked by to_model_depth
             size = image_hw(image)
             if tuple(array.shape) != tuple(size):
                 raise ValueError(
@@ -514,6 +515,6 @@ __all__ = [
     "DEPTH_CONVENTIONS", "DEPTH_KINDS", "METRIC_DEPTH_ESTIMATOR", "METRIC_DEPTH_ESTIMATOR_OUTDOOR",
     "MIN_METRIC_DEPTH", "MAX_METRIC_DEPTH", "MAX_INVERSE_DEPTH", "DepthEstimatorUnavailable", "DepthProcessorMixin",
     "bind_depth_convention", "check_choice", "check_depth_kind", "check_depth_range", "check_depth_values",
-    "convert_depth_map", "estimator_depth_kind", "image_hw", "read_depth_map", "report_empty_cells", "to_model_depth",
+    "estimator_depth_kind", "image_hw", "read_depth_map", "report_empty_cells", "to_model_depth",
     "warn_empty_cells",
 ]

@@ -172,10 +172,19 @@ class QwenDepthModelMixin:
 
 
 class QwenDepthProcessorMixin(DepthProcessorMixin):
-    """`__call__(..., depth=...)` for a Qwen family's processor: `depth_values` `(num_image_tokens,)`.
+    """`__call__(..., depth=...)` for a Qwen family's processor: `depth_values` `(num_image_tokens,)`,
+    per image token the area-weighted mean of the valid depth pixels under its cell of the
+    `smart_resize`d image, pooled at the depth map's own resolution in torch (never through the PIL
+    image processor, which would clip and round depth).
 
     Subclasses put it before the transformers processor: `class SDVLMQwen2_5_VLProcessor(
     QwenDepthProcessorMixin, Qwen2_5_VLProcessor)`.
+
+    Args:
+        image_processor, tokenizer, video_processor, chat_template: as for the plain processor
+            (`video_processor` may be None: an image-only processor, e.g. without torchvision).
+        depth_estimator, estimate_missing_depth, depth_png_scale, depth_convention: see
+            [`DepthProcessorMixin`].
     """
 
     def __init__(
@@ -208,7 +217,7 @@ class QwenDepthProcessorMixin(DepthProcessorMixin):
             images, text, videos: as for the plain processor.
             depth: None, or one depth map per image (a single map for a single image), pixel-aligned
                 with the ORIGINAL image: a `(H, W)` numpy array / torch tensor / 16-bit PIL image;
-                see `convert_depth_map` for units. 0 and non-finite mark invalid pixels.
+                see `read_depth_map` for units. 0 and non-finite mark invalid pixels.
             estimate_depth: override `estimate_missing_depth` for this call.
             depth_kind: what `depth` holds, `"metric"` (meters; integer maps millimetres) or `"inverse"`
                 (relative inverse depth); converted to the model's `depth_convention` (`depth_inputs`).
