@@ -1,13 +1,15 @@
 """What the LLaVA families (LLaVA-1.5, LLaVA-OneVision) share for depth on the model side.
 
-Both encode the images with their depth ahead of the plain forward, through their own
-`get_image_features(..., depth_values=...)`, and hand the plain forward the depth-encoded features as
-`mm_encoder_outputs["image"]` in place of the pixels.
+Both add the depth encoding to the output of the plain `get_image_features` (`plain_image_features`),
+in their own `get_image_features(..., depth_values=...)`; and both encode the images with their depth
+ahead of the plain forward through it, handing the plain forward the depth-encoded features as
+`mm_encoder_outputs["image"]` in place of the pixels (`encode_images_with_depth`).
 """
 
 
 class LlavaDepthModelMixin:
-    """`encode_images_with_depth` for a LLaVA family's base model (see `depth_plumbing.depth_model_forward`).
+    """`plain_image_features` and `encode_images_with_depth` (see `depth_plumbing.depth_model_forward`) for a
+    LLaVA family's base model.
 
     Subclasses put it before the transformers class: `class SDVLMModel(LlavaDepthModelMixin, LlavaModel)`,
     set `forward = depth_model_forward(LlavaModel.forward)`, and name in `image_feature_arguments` the
@@ -18,6 +20,12 @@ class LlavaDepthModelMixin:
     # Depth given to a `use_depth=False` model: still checked to come with images (LLaVA-1.5), or
     # dropped unchecked (False, OneVision); either way the features are the plain model's.
     checks_unused_depth = True
+
+    def plain_image_features(self, **arguments):
+        """The plain `get_image_features(**arguments)` as an output object (`return_dict` is forced on:
+        the family's own `get_image_features` turns it into a tuple where asked, `@can_return_tuple`)."""
+        arguments.pop("return_dict", None)
+        return super().get_image_features(**arguments, return_dict=True)
 
     def encode_images_with_depth(self, arguments: dict, depth_values) -> dict:
         """The plain forward's arguments with the pixels consumed (None) and their depth-encoded

@@ -102,14 +102,9 @@ class SDVLMModel(LlavaDepthModelMixin, LlavaModel):
             LLaVA's output; `pooler_output` is a list of `(tokens, hidden)` features per image.
             With the `"full"` feature strategy the CLS token (first) gets no encoding.
         """
-        kwargs.pop("return_dict", None)
-        outputs = super().get_image_features(
-            pixel_values=pixel_values,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            image_sizes=image_sizes,
-            return_dict=True,
-            **kwargs,
+        outputs = self.plain_image_features(
+            pixel_values=pixel_values, vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy, image_sizes=image_sizes, **kwargs
         )
         if depth_values is None or not self.config.use_depth:
             return outputs

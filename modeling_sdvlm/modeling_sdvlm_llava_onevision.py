@@ -163,16 +163,10 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
             OneVision's output; `pooler_output` is a list of `(tokens, hidden)` packed features per
             image. Newline tokens (and a CLS kept by the `"full"` strategy) get no encoding.
         """
-        kwargs.pop("return_dict", None)
-        outputs = super().get_image_features(
-            pixel_values=pixel_values,
-            image_sizes=image_sizes,
-            vision_feature_layer=vision_feature_layer,
-            vision_feature_select_strategy=vision_feature_select_strategy,
-            vision_aspect_ratio=vision_aspect_ratio,
-            batch_num_images=batch_num_images,
-            return_dict=True,
-            **kwargs,
+        outputs = self.plain_image_features(
+            pixel_values=pixel_values, image_sizes=image_sizes, vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy, vision_aspect_ratio=vision_aspect_ratio,
+            batch_num_images=batch_num_images, **kwargs
         )
         if depth_values is None or not self.config.use_depth:
             return outputs
