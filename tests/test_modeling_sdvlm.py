@@ -392,7 +392,8 @@ def test_checkpoint_loads_with_trust_remote_code_without_the_package(tmp_path, r
     processor = build_tiny_processor(texts=["How far?"], image_size=32, patch_size=8)
     model = build_tiny_model(processor, text_hidden_size=32)
     remote = run_remote_checkpoint(model, processor, tmp_path, repo_root, "USER: <image>\nHow far? ASSISTANT:", 24, 40)
-    for name in ("modeling_sdvlm.py", "configuration_sdvlm.py", "processing_sdvlm.py", "depth_geometry.py"):
+    for name in ("modeling_sdvlm.py", "configuration_sdvlm.py", "processing_sdvlm.py", "depth_geometry.py", "depth_plumbing.py",
+                 "llava_depth.py"):
         assert (tmp_path / "checkpoint" / name).is_file(), f"{name} was not copied beside the checkpoint"
     assert not remote["model"].startswith("modeling_sdvlm."), remote["model"]
     assert remote["model"].endswith("SDVLMForConditionalGeneration")
