@@ -149,6 +149,8 @@ class QwenDepthModelMixin:
                 "pass either pixel_values with depth_values or precomputed mm_encoder_outputs, not both "
                 "(precomputed image features skip the depth encoding)"
             )
+        # Extra keywords arrive bound under "kwargs"; the plain forward wants them flat again.
+        extra = arguments.pop("kwargs", {})
         if arguments.get("pixel_values") is None:
             if arguments.get("pixel_values_videos") is not None:
                 raise ValueError(
@@ -156,8 +158,7 @@ class QwenDepthModelMixin:
                     "videos take no depth"
                 )
             # generate() re-sends depth at every decoding step, after the images were encoded.
-            return arguments
-        extra = arguments.pop("kwargs", {})
+            return {**arguments, **extra}
         # The plain forward hands its **kwargs to the vision calls too, but always asks them for outputs.
         vision_kwargs = {**extra, "return_dict": True}
         outputs = dict(mm_encoder_outputs or {})

@@ -229,6 +229,17 @@ def test_depth_with_precomputed_features_is_refused_and_without_pixels_ignored(p
         assert torch.equal(model(**text_only, depth_values=inputs["depth_values"]).logits, model(**text_only).logits)
 
 
+def test_extra_keywords_reach_the_language_model_when_depth_comes_without_pixels(processor, model):
+    # generate()'s decoding steps send depth with no pixels, beside keywords such as output_attentions.
+    inputs = encode(processor, *map(list, zip(scene(60, 100))))
+    text_only = processor(text=["How far?"], return_tensors="pt")
+    with torch.no_grad():
+        plain = model(**text_only, output_attentions=True)
+        with_depth = model(**text_only, depth_values=inputs["depth_values"], output_attentions=True)
+    assert plain.attentions is not None and len(with_depth.attentions) == len(plain.attentions)
+    assert all(torch.equal(a, b) for a, b in zip(with_depth.attentions, plain.attentions))
+
+
 def test_processor_bad_depth_inputs_name_the_problem(processor):
     image, depth = scene(60, 100)
     cases = [
