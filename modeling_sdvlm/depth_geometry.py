@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from transformers.image_transforms import get_resize_output_image_size, get_size_with_aspect_ratio
 from transformers.image_utils import ChannelDimension, get_image_size_for_max_height_width
 
+from .depth_encoding import value_range
+
 # An output pixel belongs to the image (not the padding) when at least this share of its
 # resampling weight lies on the image.
 MIN_IMAGE_WEIGHT = 0.5
@@ -88,13 +90,14 @@ def image_share(height: int, width: int, out_size: tuple[int, int]) -> torch.Ten
 
 
 @functools.lru_cache(maxsize=32)
-def _padded_geometry(height: int, width: int, out_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """`(share, floor)`: the `image_share`, and the least divisor of a resized valid weight: 1e-12 on
-    the image, `inf` off it (padding), so `weighted / maximum(weight, floor)` is the masked mean on
-    the image and exactly 0 off it in one pass (what a `torch.where` on the mask gives, faster)."""
+def _padded_geometry(height: int, width: int, out_size: tuple[int, int]) -> tuple[torch.Tensor, ...]:
+    """`(share, floor, dense_divisor)`: the `image_share`; the least divisor of a resized valid
+    weight, 1e-12 on the image and `inf` off it (padding), so `weighted / maximum(weight, floor)` is
+    the masked mean on the image and exactly 0 off it in one pass (what a `torch.where` on the mask
+    gives, faster); and that divisor for an all-valid map, whose weight is the share."""
     share = _resize(pad_to_square(torch.ones(height, width))[None, None], out_size)[0, 0]
     floor = torch.where(share >= image_threshold(share), 1e-12, torch.inf)
-    return share, floor
+    return share, floor, torch.maximum(share, floor)
 
 
 def _resize_padded(depth: torch.Tensor, out_size: tuple[int, int], pad: bool) -> torch.Tensor:
@@ -139,14 +142,14 @@ def masked_resize(depth: torch.Tensor, out_size: tuple[int, int], pad: bool = Fa
         # share (1 without padding): one channel, the mask is geometry.
         if padded_from is None:
             return resized, None
-        share, floor = _padded_geometry(*padded_from, tuple(out_size))
-        return resized / torch.maximum(share, floor), share
+        share, _, divisor = _padded_geometry(*padded_from, tuple(out_size))
+        return resized / divisor, share
     valid = torch.from_numpy((depth.numpy() > 0).astype(np.float32))  # numpy compares several times faster
     weight = _resize_padded(valid, out_size, padded_from is not None)
     # Where no valid pixel weighs (weight 0) the weighted depth is 0 too (a non-negative kernel): 0 / floor = 0.
     if padded_from is None:
         return resized / weight.clamp(min=1e-12), None
-    share, floor = _padded_geometry(*padded_from, tuple(out_size))
+    share, floor, _ = _padded_geometry(*padded_from, tuple(out_size))
     return resized / torch.maximum(weight, floor), share
 
 
@@ -191,7 +194,7 @@ def align_depth(
     [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [0.0, 0.0, 0.0]]
     """
     depth = depth.to(torch.float32)
-    lowest, highest = (float(value) for value in torch.aminmax(depth))
+    lowest, highest = value_range(depth)
     if not (math.isfinite(lowest) and math.isfinite(highest)):  # NaN fails both
         depth = torch.nan_to_num(depth, nan=0.0, posinf=0.0, neginf=0.0)
     pad = do_pad and depth.shape[0] != depth.shape[1]
