@@ -30,6 +30,7 @@ class SDVLMDepthConfig(PreTrainedConfig):
     depth_scale: int | float = 100.0
     depth_normalization: Literal["minmax", "none"] | str = "minmax"
     depth_pe_base: int | float = 10000.0
+    depth_pe_amplitude: int | float = 1.0
     depth_estimator: str = DEFAULT_DEPTH_ESTIMATOR
     depth_convention: Literal["inverse", "metric"] | str | None = None
 
@@ -69,8 +70,8 @@ class SDVLMConfig(LlavaConfig, SDVLMDepthConfig):
 
     The value the encoding sees for each vision patch is
     `depth_scale * normalise(masked_mean_of_the_patch's_valid_depth_pixels)`, and the encoding is
-    `depth_positional_encoding(value, text_config.hidden_size, depth_pe_base)`, added to the
-    projected image tokens.
+    `depth_pe_amplitude * depth_positional_encoding(value, text_config.hidden_size, depth_pe_base)`,
+    added to the projected image tokens.
 
     Args:
         use_depth (`bool`, defaults to `True`):
@@ -87,6 +88,13 @@ class SDVLMConfig(LlavaConfig, SDVLMDepthConfig):
             raw values).
         depth_pe_base (`float`, defaults to `10000.0`):
             Base of the sinusoid frequencies, `w_k = 1 / base^(k / (D/2))`. Must be finite and > 1.
+        depth_pe_amplitude (`float`, defaults to `1.0`):
+            Factor on the encoding before it is added: each encoded token has norm
+            `depth_pe_amplitude * sqrt(D / 2)` (sin^2 + cos^2 = 1 per pair). `1.0` is the paper's
+            encoding, what the authors' checkpoints were trained with. A model trained from scratch
+            at a small width wants less: at D = 128 the unit encoding has norm 8 while freshly
+            initialised projected image tokens have norm ~0.2-0.6, so the encoding swamps the image
+            content (the tiny preset sets it; see `sdvlm.presets`). Must be finite and > 0.
         depth_estimator (`str`, defaults to `"depth-anything/Depth-Anything-V2-Large-hf"`):
             transformers id or path of the depth model used when no depth is given (the relative
             Depth-Anything-V2 ViT-L, as in the paper).
@@ -120,7 +128,8 @@ class SDVLMConfig(LlavaConfig, SDVLMDepthConfig):
         super().__setattr__(name, checked_depth_value(name, value))
 
 
-_DEPTH_FIELDS = ("use_depth", "depth_scale", "depth_normalization", "depth_pe_base", "depth_estimator", "depth_convention")
+_DEPTH_FIELDS = ("use_depth", "depth_scale", "depth_normalization", "depth_pe_base", "depth_pe_amplitude", "depth_estimator",
+                 "depth_convention")
 
 
 def _checked_depth_field(name: str, value):
@@ -141,7 +150,7 @@ def _checked_depth_field(name: str, value):
         if not isinstance(value, str) or not value:
             raise ValueError(f"depth_estimator must be a non-empty model id or path, got {value!r}")
         return value
-    lowest = 0.0 if name == "depth_scale" else 1.0
+    lowest = 1.0 if name == "depth_pe_base" else 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > lowest):
         raise ValueError(f"{name} must be a finite number > {lowest:g}, got {value!r}")
     return float(value)

@@ -10,7 +10,7 @@ from .configuration_sdvlm import SDVLMDepthConfig, checked_depth_value
 class SDVLMLlavaOnevisionConfig(LlavaOnevisionConfig, SDVLMDepthConfig):
     r"""
     [`LlavaOnevisionConfig`] plus SD-VLM's depth settings (`use_depth`, `depth_scale`,
-    `depth_normalization`, `depth_pe_base`, `depth_estimator`; see [`SDVLMConfig`]).
+    `depth_normalization`, `depth_pe_base`, `depth_pe_amplitude`, `depth_estimator`; see [`SDVLMConfig`]).
 
     How depth maps to OneVision's tokens: every tile (the base view, then the anyres grid) has its
     depth pooled over its vision patch cells by the processor; the model packs those cells with

@@ -10,7 +10,7 @@ from .configuration_sdvlm import SDVLMDepthConfig, checked_depth_value
 class SDVLMQwen2_5_VLConfig(Qwen2_5_VLConfig, SDVLMDepthConfig):
     r"""
     [`Qwen2_5_VLConfig`] plus SD-VLM's depth settings (`use_depth`, `depth_scale`,
-    `depth_normalization`, `depth_pe_base`, `depth_estimator`; see [`SDVLMConfig`]).
+    `depth_normalization`, `depth_pe_base`, `depth_pe_amplitude`, `depth_estimator`; see [`SDVLMConfig`]).
 
     The encoding is added to the merged visual tokens (after the vision tower's patch merger, the
     projection into the language model) of each image: one value per token, pooled from the valid

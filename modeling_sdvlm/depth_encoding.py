@@ -79,6 +79,20 @@ def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000
     return torch.stack((sin, cos), dim=-1).flatten(-2)
 
 
+def config_depth_encoding(depth: torch.Tensor, config) -> torch.Tensor:
+    """Step 4 as a config sets it: `depth_pe_amplitude * depth_positional_encoding(depth, D, depth_pe_base)`.
+
+    Args:
+        depth: `(batch, tokens)` values from `normalize_depth` (already scaled by `depth_scale`).
+        config: any SD-VLM config.
+
+    Returns:
+        `(batch, tokens, text_config.hidden_size)` float32.
+    """
+    encoding = depth_positional_encoding(depth, config.text_config.hidden_size, config.depth_pe_base)
+    return encoding * config.depth_pe_amplitude
+
+
 def _raise_if_negative(depth: torch.Tensor) -> None:
     """ValueError naming the first image (dim 0) with a negative value."""
     lowest = depth.flatten(1).amin(dim=1)
@@ -304,8 +318,7 @@ def encode_token_depth(values: torch.Tensor, config, index: int = 0) -> torch.Te
     Returns:
         `(tokens, text_config.hidden_size)` float32 encoding.
     """
-    grid = token_depth(values, config, index)[None]
-    return depth_positional_encoding(grid, config.text_config.hidden_size, config.depth_pe_base)[0]
+    return config_depth_encoding(token_depth(values, config, index)[None], config)[0]
 
 
 def add_depth_encoding(features: list[torch.Tensor], encodings, skip_first: int = 0) -> list[torch.Tensor]:
@@ -330,6 +343,7 @@ __all__ = [
     "add_depth_encoding",
     "area_pool_depth",
     "area_pool_depth_grids",
+    "config_depth_encoding",
     "depth_positional_encoding",
     "encode_token_depth",
     "fill_empty_cells",

@@ -13,6 +13,7 @@ from transformers.utils.generic import can_return_tuple
 from .configuration_sdvlm import SDVLMConfig
 from .depth_encoding import (
     add_depth_encoding,
+    config_depth_encoding,
     depth_positional_encoding,
     fill_empty_cells,
     normalize_depth,
@@ -120,7 +121,7 @@ class SDVLMModel(LlavaDepthModelMixin, LlavaModel):
                     f"image {index}: {feature.shape[0]} image features but the depth grid has {grid.shape[1]} cells "
                     f"(+{num_extra} CLS); the depth map does not match the vision tower's patch grid"
                 )
-        encoding = depth_positional_encoding(grid, self.config.text_config.hidden_size, self.config.depth_pe_base)
+        encoding = config_depth_encoding(grid, self.config)
         # the CLS token (first, "full" strategy) gets no encoding
         outputs.pooler_output = add_depth_encoding(features, encoding, skip_first=num_extra)
         return outputs

@@ -19,7 +19,7 @@ from transformers.models.llava_onevision.modeling_llava_onevision import image_s
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
 
 from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
-from .depth_encoding import add_depth_encoding, depth_positional_encoding, fill_empty_cells, normalize_depth
+from .depth_encoding import add_depth_encoding, config_depth_encoding, fill_empty_cells, normalize_depth
 from .depth_inputs import check_depth_values
 from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
 from .llava_depth import LlavaDepthModelMixin
@@ -187,7 +187,7 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
                     "the depth tiles do not match the image tiles"
                 )
         rows = self._encoded_values(values)
-        encoding = depth_positional_encoding(rows, self.config.text_config.hidden_size, self.config.depth_pe_base)
+        encoding = config_depth_encoding(rows, self.config)
         encoding = encoding * pad_sequence(visual, batch_first=True)[..., None]
         outputs.pooler_output = add_depth_encoding(features, [pe[: len(v)] for pe, v in zip(encoding, values)])
         return outputs

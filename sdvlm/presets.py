@@ -60,6 +60,7 @@ class TinyPreset:
     num_heads: int = 4
     depth_normalization: str = "none"
     depth_scale: float = 10.0
+    depth_pe_amplitude: float = 1.0
     # optimisation (full fine-tuning from scratch)
     max_steps: int = 1500
     batch_size: int = 32

@@ -121,6 +121,7 @@ def make_init(preset: TinyPreset, data_dir: Path, init_dir: Path, family: str = 
         processor, seed=preset.seed, family=family, vision_hidden_size=preset.vision_hidden_size, vision_layers=preset.vision_layers,
         text_hidden_size=preset.text_hidden_size, text_layers=preset.text_layers, num_heads=preset.num_heads,
         depth_normalization=preset.depth_normalization, depth_scale=preset.depth_scale,
+        depth_pe_amplitude=preset.depth_pe_amplitude,
     )
     model.save_pretrained(init_dir)
     processor.save_pretrained(init_dir)

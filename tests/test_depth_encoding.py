@@ -78,7 +78,7 @@ def test_fill_normalise_and_encode_token_depth():
         fill_empty_cells(torch.zeros(1, 3))
 
     class Config:
-        depth_normalization, depth_scale, depth_pe_base = "none", 1.0, 10000.0
+        depth_normalization, depth_scale, depth_pe_base, depth_pe_amplitude = "none", 1.0, 10000.0, 1.0
 
         class text_config:
             hidden_size = 4
