@@ -41,18 +41,21 @@ _TAG_TAIL = (
 )
 
 
-@lru_cache(maxsize=256)
-def _word_tag_re(present: frozenset[str]) -> re.Pattern:
-    """Tags of the `present` tag words ("region 2", "object #3"); a literal alternation with its
-    word boundary checked after it, so the engine can skip ahead on first letters."""
-    literals = [re.escape("no." if name == "no" else name) for name in sorted(present, key=len, reverse=True)]
-    alternatives = "|".join(f"{literal}(?<![a-z]{literal})" for literal in literals)
-    return re.compile(f"(?:{alternatives}){_TAG_TAIL}")
+@lru_cache(maxsize=None)
+def _word_tag_re(name: str) -> re.Pattern:
+    """Tags of one tag word ("region 2", "object #3"): led by the word as a literal, which the engine
+    finds by a fast string search, its word boundary checked after it. (One alternation of the
+    words present would be scanned position by position, several times slower.) At most one tag
+    word's pattern matches at a position (each ends in a tail without letters), so blanking word by
+    word, in any order, gives what one pass over all of them gives."""
+    literal = re.escape("no." if name == "no" else name)
+    return re.compile(f"{literal}(?<![a-z]{literal}){_TAG_TAIL}")
 
 
 # "**0**" alone on the first line, before the answer proper: the echo of a region index.
 _ECHO_RE = re.compile(r"\A[\s*#]*\d+[\s*\]?.]*\n(?=\s*\S)")
-_LIST_MARKER_RE = re.compile(r"(?m)^[ \t]*(?:[-*•][ \t]*)?\d+[.)](?=[ \t]+\S)")
+_LIST_MARKER = r"[ \t]*(?:[-*•][ \t]*)?\d+[.)](?=[ \t]+\S)"
+_LIST_MARKER_RE = re.compile(rf"(?m)^{_LIST_MARKER}")
 _NUMBER = r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
 # A number (or a range of numbers) followed by a unit that is no length. Found from the unit
 # back: a literal scan for the units' key words is fast, a pattern led by a digit is not.
@@ -71,6 +74,9 @@ _NUMBER_RANGE = rf"(?<![\w.]){_NUMBER}(?:\s*(?:-|to|or|~)\s*{_NUMBER})?\s*(?:-\s
 _NUMBER_BEFORE_RE = re.compile(rf"{_NUMBER_RANGE}$")
 _NUMBER_UNIT_BEFORE_RE = re.compile(rf"{_NUMBER_RANGE}(?:m|cm|mm|km|ft|in|meters?|metres?|feet|foot|inch(?:es)?)\s*$")
 _BEFORE_CHARS = 48
+# Every character a `_NUMBER_RANGE` match can hold in ASCII text (digits, signs, separators, the
+# letters of "to" / "or", what \s matches).
+_RANGE_CHARS = "0123456789.,+-~tor \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 # Words (and symbols) of the non-length units: a cheap test before any scan.
 _NON_LENGTH_WORDS = frozenset(
     """percent per pixel pixels px times clock oclock degree degrees deg square sq cubic cu second seconds sec secs
@@ -78,7 +84,18 @@ _NON_LENGTH_WORDS = frozenset(
     grams kilogram kilograms kg kgs lb lbs pound pounds liter liters litre litres fps frame frames""".split()
 )
 _NON_LENGTH_SYMBOLS = ("%", "°", "^", "²", "³")
-_NON_LENGTH_SYMBOL_RE = re.compile("[%°^²³]")
+
+
+def _number_before(text: str, start: int, at: int, power: bool) -> re.Match | None:
+    """The number (or range) that ends right before the unit at `at`, searched from `start`."""
+    if power:
+        return _NUMBER_UNIT_BEFORE_RE.search(text, start, at)
+    window = text[start:at]
+    if window.isascii():
+        # No match starts before the run of range characters that ends at the unit: the search
+        # (led by a lookbehind, so tried position by position) starts there.
+        start += len(window.rstrip(_RANGE_CHARS))
+    return _NUMBER_BEFORE_RE.search(text, start, at)
 
 
 def _blank_non_length(text: str, present: frozenset[str]) -> tuple[str, list[str]]:
@@ -94,8 +111,7 @@ def _blank_non_length(text: str, present: frozenset[str]) -> tuple[str, list[str
         unit = _NON_LENGTH_UNIT_RE.match(text, at)
         if unit is None:
             continue
-        before = _NUMBER_UNIT_BEFORE_RE if unit.group("power") else _NUMBER_BEFORE_RE
-        number = before.search(text, max(end, at - _BEFORE_CHARS), at)
+        number = _number_before(text, max(end, at - _BEFORE_CHARS), at, unit.group("power") is not None)
         if number is None:
             continue
         pieces.append(text[end : number.start()])
@@ -117,7 +133,12 @@ _OF_A_UNIT_RE = re.compile(
 _BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
 _URL_RE = re.compile(r"\b(?:https?://|www\.)\S+")
 # Multiple-choice options ("A) 20 inches", "**B.** 24 inches") at line starts are choices offered, not the answer.
-_OPTION_LINE_RE = re.compile(r"(?m)^[ \t*•-]*\(?[a-e][.)](?:\*\*)?[ \t]+[^\n]*$")
+_OPTION_LINE = r"[ \t*•-]*\(?[a-e][.)](?:\*\*)?[ \t]+[^\n]*$"
+_OPTION_LINE_RE = re.compile(rf"(?m)^{_OPTION_LINE}")
+# The same two after a newline, a cheap test whether they can apply beyond the first line: led by
+# a literal, which the engine finds by a fast string search, where `(?m)^` is tried at every position.
+_LIST_MARKER_AFTER_NEWLINE_RE = re.compile(rf"\n{_LIST_MARKER}")
+_OPTION_LINE_AFTER_NEWLINE_RE = re.compile(rf"(?m)\n{_OPTION_LINE}")
 # Pixel coordinates "(1000, 360)" and ratios "432 / 720".
 _COORDINATES_RE = re.compile(r"\(\s*\d+\s*,\s*\d+\s*(?:,\s*\d+\s*)?\)")
 _RATIO_RE = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?(?![\w.])")
@@ -174,30 +195,29 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
         text = _BOXED_RE.sub(r" answer: \1 ", text)
     if "://" in text or "www." in text:
         text = _URL_RE.sub(_BLANK, text)
-    tags = words & _TAG_WORDS
-    if tags:
-        text = _word_tag_re(tags).sub(_BLANK, text)
+    for name in words & _TAG_WORDS:
+        text = _word_tag_re(name).sub(_BLANK, text)
     if "[" in text or "<" in text or "(" in text:
         text = _BRACKET_TAG_RE.sub(_BLANK, text)
     if "]" in text:
         text = _CUT_TAG_RE.sub(_BLANK, text)
     steps_at = -1
     if "\n" in text:
-        text = _ECHO_RE.sub("", text, count=1)
-        if len(_OPTION_LINE_RE.findall(text)) >= 2:
+        echo = _ECHO_RE.match(text)
+        if echo:
+            text = text[echo.end() :]
+        # Two option lines: one of them follows a newline.
+        if _OPTION_LINE_AFTER_NEWLINE_RE.search(text) and len(_OPTION_LINE_RE.findall(text)) >= 2:
             text = _OPTION_LINE_RE.sub(_BLANK, text)
-        marker = _LIST_MARKER_RE.search(text)
-        if marker:
-            steps_at = marker.start()
+        if _LIST_MARKER_RE.match(text) or _LIST_MARKER_AFTER_NEWLINE_RE.search(text):
+            steps_at = _LIST_MARKER_RE.search(text).start()
             text = _LIST_MARKER_RE.sub(_BLANK, text)
     if "(" in text:
         text = _COORDINATES_RE.sub(_BLANK, text)
     blanked: list[str] = []
-    present = words & _NON_LENGTH_WORDS
-    if _NON_LENGTH_SYMBOL_RE.search(text):
-        present = present | {symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text}
+    present = (words & _NON_LENGTH_WORDS).union([symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text])
     if present:
-        text, blanked = _blank_non_length(text, frozenset(present))
+        text, blanked = _blank_non_length(text, present)
     non_length = _leading_numbers(blanked) if blanked else frozenset()
     if "/" in text:
         text = _MIXED_FRACTION_RE.sub(_mixed, text)
