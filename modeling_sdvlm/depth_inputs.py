@@ -300,6 +300,8 @@ def report_empty_cells(depth: torch.Tensor, on_image: torch.Tensor, cell: int, i
         depth: `(H, W)` aligned depth, 0 = invalid; on_image: `(H, W)` bool, False on padding;
         cell: token cell side in pixels; index: the image's index in the call.
     """
+    if depth.shape[0] < cell or depth.shape[1] < cell:  # no whole cell (avg_pool2d refuses an empty output)
+        return 0
     # A block holds a valid pixel (an image pixel) when its mean is > 0: depth is >= 0. One pooling
     # pass each (remainder rows/columns dropped), far cheaper on CPU than reshaped boolean any().
     has_depth = F.avg_pool2d(depth[None].to(torch.float32), cell)[0].numpy() > 0
@@ -381,7 +383,7 @@ class DepthProcessorMixin:
 
     def depth_arrays(self, images, depth, depth_kind: str | list[str] = "metric") -> list[np.ndarray]:
         """Validated `(H, W)` float32 arrays in the model's depth convention, one per image, each the
-        size of its image (0 = invalid).
+        size of its image (0 = invalid), C-contiguous and writable (torch wraps them without a copy).
 
         Args:
             images: flat list of the original images.
@@ -405,7 +407,10 @@ class DepthProcessorMixin:
                     f"depth map {index} has shape {tuple(array.shape)} but its image is {size} (height, width); "
                     "depth must be pixel-aligned with the original image"
                 )
-            arrays.append(to_model_depth(array, self.model_depth_convention, kind, index))
+            array = to_model_depth(array, self.model_depth_convention, kind, index)
+            # The user's own memory may come back unchanged: a view torch cannot wrap (negative strides,
+            # e.g. np.fliplr) or a read-only buffer (a PIL image's) is copied, once, here for every family.
+            arrays.append(np.require(array, requirements=("C", "W")))
         return arrays
 
     def resolve_depth(self, images, depth, estimate_depth: bool | None = None,

@@ -143,8 +143,6 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
         geometry = self._geometry(**kwargs)
         aligned = []
         for index, array in enumerate(arrays):
-            # read-only arrays (a PIL image's buffer) are copied: torch wants writable memory
-            array = array if array.flags.writeable else array.copy()
             depth, on_image = align_depth(torch.from_numpy(array), return_image_mask=True, **geometry)
             report_empty_cells(depth, on_image, self.patch_size, index)
             aligned.append(depth.numpy())
