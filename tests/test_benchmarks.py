@@ -24,7 +24,7 @@ def rows_with_answers(benchmark, source, **options):
 # ----------------------------------------------------------------- Q-Spatial-Bench
 
 
-def qspatial_score(predictions, value, unit, strict=False):
+def qspatial_score(predictions, value, unit, strict=True):
     rows = {"id": ["x"] * len(predictions), "category": ["distance"] * len(predictions),
             "question": ["q"] * len(predictions), "answer": [qspatial.reference(value, unit)] * len(predictions)}
     _, items = qspatial.score(predictions, _Rows(rows), strict_format=strict)
@@ -55,9 +55,15 @@ def test_qspatial_reports_delta_one_and_a_half_like_vlmevalkit():
     assert scores["score"] == 1.0 and scores["delta_1.5"] == 0.5
 
 
-def test_qspatial_answers_without_boxes_are_free_text_unless_strict():
-    assert qspatial_score(["It is about 1.2 meters."], 1, "meters") == [True]
-    assert qspatial_score(["It is about 1.2 meters."], 1, "meters", strict=True) == [False]
+def test_qspatial_answers_without_boxes_fail_by_default_as_officially():
+    """The official notebook has no reading for an answer without boxes (VLMEvalKit: a failure); free
+    text is read only on request."""
+    rows = _Rows({"id": ["a"], "category": ["d"], "question": ["q"], "answer": ["1.0 m"]})
+    scores, items = qspatial.score(["It is about 1.2 meters."], rows)
+    assert scores["score"] == 0.0 and scores["strict_format"] is True and items[0]["format"] == "free_text"
+    assert qspatial_score(["It is about 1.2 meters."], 1, "meters", strict=False) == [True]
+    from sdvlm.benchmarks.run import BenchmarkArguments
+    assert BenchmarkArguments().strict_format is True
 
 
 def test_qspatial_prompt_is_the_official_system_and_user_prompt():
@@ -172,6 +178,18 @@ def test_spatialrgpt_loader_draws_regions_and_names_them(tmp_path, caplog):
 def test_question_text_names_masks_in_order_without_text_q():
     item = {"conversations": [{"from": "human", "value": "<image>\nIs <mask> behind <mask>?"}]}
     assert spatialrgpt.question_text(item) == "Is Region [0] behind Region [1]?"
+
+
+@pytest.mark.parametrize("value", [
+    "Does <mask> <depth> have greater width than <mask> <depth>?",  # OpenSpatialDataset turns (no image token)
+    "Does <mask> have greater width than <mask>?\n<image>",           # the image token after the question
+    "<image>\nDoes  <mask>  <depth> have greater width than <mask>?",
+])
+def test_question_text_reads_every_llava_turn_form(value):
+    # Forms from AnjieCheng/SpatialRGPT @ 16715d4 (llava/data/dataset.py, llava/eval/eval_spatial.py) and
+    # kasohrab/theworld @ 52a5f1a (docs/spatial-bbox-correspondence.md).
+    item = {"conversations": [{"from": "human", "value": value}]}
+    assert spatialrgpt.question_text(item) == "Does Region [0] have greater width than Region [1]?"
 
 
 def test_draw_regions_rejects_a_mask_of_the_wrong_size():

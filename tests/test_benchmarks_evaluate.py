@@ -62,3 +62,38 @@ def test_vsibench_depth_is_estimated_per_frame(setup, tmp_path):
           "--depth_cache_dir", str(tmp_path / "cache"), "--update_model_card", "false"])
     # Two questions about one video: its 3 frames estimated once each.
     assert len(list((tmp_path / "cache").rglob("*.safetensors"))) == 3
+
+
+def test_multi_image_answers_take_the_one_prompt_and_processor_path(setup, tmp_path):
+    """Several images per question (video frames) get exactly `model_inputs.question_inputs`'s
+    inputs: the chat template's prompt (its image-token handling included) and depth per image."""
+    import torch
+    from PIL import Image
+
+    from sdvlm.benchmarks.run import generate_multi_image_answers
+    from sdvlm.depth_cache import DepthCache, estimator_id
+    from sdvlm.evaluation import load_for_inference
+    from sdvlm.model_inputs import question_inputs
+
+    _, _, ckpt = setup
+    model, processor = load_for_inference(ckpt)
+    frames = [Image.new("RGB", (32, 24), color) for color in ("red", "navy")]
+    question = "<image>\nHow many chairs are in the room?"
+    cache = DepthCache(tmp_path / "cache", estimate_fn=processor.estimate_depth, estimator=estimator_id(processor),
+                       depth_kind=processor.estimated_depth_kind())
+    seen = []
+
+    def generate(**inputs):
+        seen.append(inputs)
+        return torch.cat([inputs["input_ids"], inputs["input_ids"][:, -1:]], dim=1)
+
+    model.generate = generate
+    generate_multi_image_answers(model, processor, [{"question": question}], lambda row: frames, depth_cache=cache,
+                                 progress=False)
+    expected = question_inputs(processor, [frames], [question], [cache.get(key) for key in cache.fill(frames)],
+                               depth_kind=cache.depth_kind)
+    (inputs,) = seen
+    inputs = {key: value for key, value in inputs.items() if torch.is_tensor(value)}  # not max_new_tokens etc.
+    assert sorted(inputs) == sorted(expected) and "depth_values" in inputs
+    for key, value in expected.items():
+        assert torch.equal(inputs[key], value), key

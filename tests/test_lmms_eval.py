@@ -95,6 +95,17 @@ def test_lmms_eval_msmu_bench_matches_sdvlm_evaluate(tmp_path, repo_root):
         assert reported[f"{category},none"] == pytest.approx(rate)
 
 
+def test_msmu_bench_process_results_scores_each_item_with_the_metric():
+    from sdvlm.harness.tasks.msmu_bench import utils
+
+    doc = {"answer": "1.2 m", "category": "absolute_distance", "question": "How far is the chair from the desk?"}
+    right, wrong = utils.process_results(doc, ["About 1.3 meters."]), utils.process_results(doc, ["5 m"])
+    assert right["msmu_score"]["success"] is True and wrong["absolute_distance"]["success"] is False
+    assert wrong["msmu_score"]["reason"] == "fails rule msmu: delta 4.167"  # 5 / 1.2, the metric's own words
+    records = [right["msmu_score"], wrong["msmu_score"]]
+    assert utils.aggregate_success_rate(records) == 0.5 and utils.aggregate_absolute_distance(records) == 0.5
+
+
 def test_sdvlm_model_rejects_unknown_arguments_and_depth_modes(tmp_path):
     from sdvlm.harness.lmms_model import SDVLMLmms
 

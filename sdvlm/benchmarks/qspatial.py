@@ -18,9 +18,16 @@ dataset use; `standard_prompt.txt` and `zero_shot_prompt.txt` are selectable. As
 instruction leads the user turn (LLaVA-style checkpoints keep their own system line). VLMEvalKit
 also reports delta < 1.5 (`delta_1.5` here) and counts unknown units as failures (multiplier 0).
 
-A model that never learned the box format (SD-VLM answers "1.5 m") would score 0 under the strict
-rule; by default an answer without boxes is read by the metric's free-text parser instead and
-counted in `scores["free_text_rate"]`. `strict_format=True` counts such answers as failures.
+An answer without both boxes has no official reading: the notebook's `re.findall(...)[-1]` raises
+IndexError on it (`QSpatialEvaluator.evaluate`, also at 723d6e4), and VLMEvalKit's regex path catches
+that IndexError and scores the answer as 1e-8 cm, a failure (open-compass/VLMEvalKit @ e8e78f0,
+`vlmeval/dataset/image_vqa.py`, `QSpatial.evaluate`). So by default
+(`strict_format=True`, the headline that compares with published numbers) such an answer fails.
+`strict_format=False` reads it with the metric's free-text parser instead (a model that never
+learned the box format says "1.5 m"); that score is not the official one, and
+`scores["free_text_rate"]` says how many answers it read so. One known difference in both modes: the
+notebook's `_get_multiplier` lower-cases the unit without stripping it (`{ meters}` counts as cm
+there); we strip.
 """
 
 from __future__ import annotations
@@ -154,8 +161,9 @@ def load(source: str, split: str = "QSpatial_plus", scannet_root: str | None = N
     return rows_dataset(rows, f"{source}:{split}")
 
 
-def score(predictions: list[str], rows, strict_format: bool = False, **_) -> tuple[dict, list[dict]]:
-    """Success rate by the official rule: overall (the paper's number) and per `question_type`."""
+def score(predictions: list[str], rows, strict_format: bool = True, **_) -> tuple[dict, list[dict]]:
+    """Success rate by the official rule: overall (the paper's number) and per `question_type`.
+    `strict_format=False`: answers without boxes read as free text (not the official rule)."""
     from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
 
     boxed = [boxed_answer(p) for p in predictions]

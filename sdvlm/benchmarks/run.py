@@ -26,10 +26,9 @@ from tqdm.auto import tqdm
 
 from modeling_sdvlm.depth_inputs import check_depth_kind
 
-from ..collator import prompt_adds_bos
-from ..conversation import IMAGE_PLACEHOLDER
 from ..depth_cache import DepthCache, estimator_id
 from ..model_card import update_model_index
+from ..model_inputs import question_inputs
 from ..report import format_table, plot_per_category
 from . import get_benchmark
 from .base import skip_row
@@ -52,8 +51,9 @@ class BenchmarkArguments:
         "help": "VSI-Bench frames per video (LLaVA-1.5 has 576 tokens per frame and a 4096-token context)."})
     qspatial_prompt: str = field(default="spatial_prompt", metadata={
         "help": "Q-Spatial-Bench user prompt.", "choices": ["standard", "zero_shot", "spatial_prompt"]})
-    strict_format: bool = field(default=False, metadata={
-        "help": "Q-Spatial-Bench: answers without \\scalar{}\\distance_unit{} fail (default: read as free text)."})
+    strict_format: bool = field(default=True, metadata={
+        "help": "Q-Spatial-Bench: answers without \\scalar{}\\distance_unit{} fail, as officially (false: read "
+                "them as free text, not the official rule)."})
 
     def __post_init__(self):
         if self.num_frames < 1:
@@ -63,13 +63,6 @@ class BenchmarkArguments:
         return {"split": split, "config": self.benchmark_config, "scannet_root": self.scannet_root, "image_folder": self.image_folder,
                 "video_root": self.video_root, "prompt_style": self.qspatial_prompt,
                 "strict_format": self.strict_format}
-
-
-def frames_prompt(processor, question: str, num_images: int) -> str:
-    """The chat-template prompt with `num_images` image placeholders before the question."""
-    content = [{"type": "image"}] * num_images + [{"type": "text", "text": question.replace(IMAGE_PLACEHOLDER, "")}]
-    return processor.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
-                                         add_generation_prompt=True)
 
 
 class VideoFrames:
@@ -91,7 +84,8 @@ def generate_multi_image_answers(model, processor, rows, images_of, *, batch_siz
                                  depth_cache: DepthCache | None = None, indices: list[int] | None = None,
                                  progress: bool = True) -> list[str]:
     """Greedy answers to `rows[i]["question"]` about the images `images_of(rows[i])` (video frames,
-    several photos), each image one placeholder of the prompt (`frames_prompt`).
+    several photos), each image one placeholder of the prompt; prompt and processor call are
+    `sdvlm.model_inputs.question_inputs`, as for one image.
 
     With `config.use_depth` every image gets its own depth map, estimated once per distinct image
     into `depth_cache`.
@@ -105,11 +99,8 @@ def generate_multi_image_answers(model, processor, rows, images_of, *, batch_siz
         chunk = [rows[i] for i in indices[start : start + batch_size]]
         images = [images_of(row) for row in chunk]
         depth = [depth_cache.get(key) for group in images for key in depth_cache.fill(group)] if use_depth else None
-        prompts = [frames_prompt(processor, row["question"], len(group)) for row, group in zip(chunk, images)]
-        inputs = processor(images=images, text=prompts, depth=depth, estimate_depth=False,
-                           depth_kind=depth_cache.depth_kind if use_depth else "metric", padding=True,
-                           padding_side="left", add_special_tokens=prompt_adds_bos(processor, prompts[0]),
-                           return_tensors="pt").to(model.device)
+        inputs = question_inputs(processor, images, [row["question"] for row in chunk], depth,
+                                 depth_kind=depth_cache.depth_kind if use_depth else "metric").to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         answers += [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
@@ -204,4 +195,4 @@ def _jsonable(value):
     return float(value)
 
 
-__all__ = ["BenchmarkArguments", "drop_unscorable", "frames_prompt", "VideoFrames", "generate_multi_image_answers", "evaluate_benchmark"]
+__all__ = ["BenchmarkArguments", "drop_unscorable", "VideoFrames", "generate_multi_image_answers", "evaluate_benchmark"]

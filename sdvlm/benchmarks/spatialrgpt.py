@@ -29,6 +29,7 @@ import json
 import re
 from pathlib import Path
 
+from ..conversation import IMAGE_PLACEHOLDER
 from .base import LENGTH_CATEGORY, Benchmark, mean, ordered_table, rows_dataset, skip_row
 from .regions import decode_rle, draw_regions, region_name
 
@@ -55,6 +56,8 @@ COLUMNS = ("below/above", "left/right", "big/small", "tall/short", "wide/thin", 
            "quantitative")
 ANNOTATION_FILE = "SpatialRGPT-Bench_v1.json"
 
+_IMAGE_TOKEN_RE = re.compile(re.escape(IMAGE_PLACEHOLDER))
+_REGION_RE = re.compile(r"<mask>(?:\s*<depth>)?")
 _CLOCK_RE = re.compile(r"\b(1[0-2]|[1-9])\s*o['’ ]?\s*clock", re.IGNORECASE)
 
 
@@ -88,12 +91,18 @@ def clock_success(prediction: str | None, reference: str) -> tuple[bool, str]:
 
 
 def question_text(item: dict) -> str:
-    """`text_q`, or the first human turn with each `<mask>` named "Region [i]" in order."""
+    """`text_q`, or the first human turn with each region reference named "Region [i]" in order.
+
+    The turn is LLaVA text: the image token `<image>` may lead it, sit elsewhere or be missing
+    (AnjieCheng/SpatialRGPT @ 16715d4, `llava/data/dataset.py` prepends it when absent and splits on
+    it), and a region is `<mask>` (the bench; `llava/eval/eval_spatial.py` appends ` <depth>` itself)
+    or already `<mask> <depth>` (the OpenSpatialDataset training turns). All forms give one question.
+    """
     if item.get("text_q"):
         return item["text_q"]
-    text = item["conversations"][0]["value"].replace("<image>", "").strip()
-    count = iter(range(text.count("<mask>")))
-    return re.sub(r"<mask>", lambda _: region_name(next(count)), text)
+    text = " ".join(_IMAGE_TOKEN_RE.sub(" ", item["conversations"][0]["value"]).split())
+    count = iter(range(len(_REGION_RE.findall(text))))
+    return _REGION_RE.sub(lambda _: region_name(next(count)), text)
 
 
 def structured(value):

@@ -31,18 +31,24 @@ def doc_to_text(doc, lmms_eval_specific_kwargs=None):
 
 
 def process_results(doc, results):
+    """The item's record with the metric's verdict on it (`success`, `reason`: what lmms-eval's
+    `--log_samples` shows per item); the aggregations score all records again, because msmu_score
+    is a mean of per-type rates that only the metric computes."""
     record = {"prediction": results[0], "reference": doc["answer"], "category": doc["category"],
               "question": doc["question"]}
+    (item,) = _score([record], return_per_item=True)["items"]
+    record.update(success=item["success"], reason=item["reason"])
     return {"msmu_score": record, "success_rate": record, **{name: record for name in CATEGORY_NAMES}}
 
 
-def _score(records) -> dict:
+def _score(records, return_per_item: bool = False) -> dict:
     from metrics.msmu_accuracy.scoring import compute_msmu_accuracy
 
     return compute_msmu_accuracy(predictions=[r["prediction"] for r in records],
                                  references=[r["reference"] for r in records],
                                  categories=[r["category"] for r in records],
-                                 questions=[r["question"] for r in records], rule="msmu")
+                                 questions=[r["question"] for r in records], rule="msmu",
+                                 return_per_item=return_per_item)
 
 
 def aggregate_msmu_score(records):
