@@ -4,8 +4,8 @@ Every family's processor at its released settings (the ones `bench_depth_process
 depth conventions, three image sizes (480x640, 300x200, 333x517) and six kinds of map (dense, 10%
 holes, 5% sparse, 10% NaN, a uint16 PIL image in millimetres, a large hole): 144 processor calls.
 
-    PYTHONPATH=<old tree> python benchmarks/depth_parity.py save ref.pt
-    PYTHONPATH=<new tree> python benchmarks/depth_parity.py check ref.pt [--rtol 1e-6]
+    PYTHONPATH=<old tree> python benchmarks/depth_parity.py save ref.safetensors
+    PYTHONPATH=<new tree> python benchmarks/depth_parity.py check ref.safetensors [--rtol 1e-6]
 
 `check` prints the calls whose values are not torch.equal with their largest relative difference,
 requires the same shape, dtype and zero pattern everywhere, and exits non-zero above `--rtol`.
@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import torch
 from PIL import Image
+from safetensors.torch import load_file, save_file
 
 from bench_depth_processor import FAMILIES, PROMPT, PROMPTS
 
@@ -81,10 +82,10 @@ def main(argv=None):
     torch.set_num_threads(1)
     values = all_depth_values()
     if args.mode == "save":
-        torch.save(values, args.path)
+        save_file(values, args.path)  # safetensors: the reference is read back without unpickling
         print(f"saved {len(values)} depth_values to {args.path}")
         return
-    if not compare(torch.load(args.path), values, args.rtol):
+    if not compare(load_file(args.path), values, args.rtol):
         sys.exit(1)
 
 
