@@ -28,7 +28,8 @@ def model_inputs(processor, images, prompts: list[str], depth=None, depth_kind="
 
     Args:
         processor: any family's SD-VLM processor.
-        images: the RGB images of every prompt in order (one per image placeholder).
+        images: the RGB images of every prompt in order (one per image placeholder), flat, or one list
+            per prompt (`question_inputs(..., multi_image=True)`).
         prompts: rendered prompts (one image placeholder per image).
         depth: None, or one depth map per image.
         depth_kind: what the maps hold (`"metric"` or `"inverse"`, one for all or one per map); the
@@ -49,14 +50,21 @@ def model_inputs(processor, images, prompts: list[str], depth=None, depth_kind="
     )
 
 
-def question_inputs(processor, images, questions: list[str], depth=None, depth_kind="metric"):
+def question_inputs(processor, images, questions: list[str], depth=None, depth_kind="metric",
+                    multi_image: bool = False):
     """Generation inputs for one question per entry of `images` (an image, or a list of images: the
     photo and its rendered depth in the depth-as-extra-tokens ablation): the chat template's prompt
-    with one placeholder per image, left padding."""
+    with one placeholder per image, left padding.
+
+    `multi_image=True`: each entry's images are one multi-image sample (video frames, several photos)
+    and reach the processor as one list per question, as LLaVA-OneVision's needs to tell them from
+    single images (one base tile each, no anyres grid; the other families read both forms alike).
+    Off, the images go flat, as the training collator hands them (the ablation's photo + depth pair).
+    """
     per_question = [list(row) if isinstance(row, (list, tuple)) else [row] for row in images]
     prompts = [render_prompt(processor, question, len(row)) for question, row in zip(questions, per_question)]
     flat = [image for row in per_question for image in row]
-    return model_inputs(processor, flat, prompts, depth, depth_kind, padding_side="left")
+    return model_inputs(processor, per_question if multi_image else flat, prompts, depth, depth_kind, padding_side="left")
 
 
 def image_inputs(outputs) -> dict:

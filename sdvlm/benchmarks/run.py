@@ -85,7 +85,8 @@ def generate_multi_image_answers(model, processor, rows, images_of, *, batch_siz
                                  progress: bool = True) -> list[str]:
     """Greedy answers to `rows[i]["question"]` about the images `images_of(rows[i])` (video frames,
     several photos), each image one placeholder of the prompt; prompt and processor call are
-    `sdvlm.model_inputs.question_inputs`, as for one image.
+    `sdvlm.model_inputs.question_inputs`, as for one image, each question's images one multi-image
+    sample (`multi_image=True`: LLaVA-OneVision gives them one tile each, as for video).
 
     With `config.use_depth` every image gets its own depth map, estimated once per distinct image
     into `depth_cache`.
@@ -100,7 +101,8 @@ def generate_multi_image_answers(model, processor, rows, images_of, *, batch_siz
         images = [images_of(row) for row in chunk]
         depth = [depth_cache.get(key) for group in images for key in depth_cache.fill(group)] if use_depth else None
         inputs = question_inputs(processor, images, [row["question"] for row in chunk], depth,
-                                 depth_kind=depth_cache.depth_kind if use_depth else "metric").to(model.device)
+                                 depth_kind=depth_cache.depth_kind if use_depth else "metric",
+                                 multi_image=True).to(model.device)
         output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         answers += [text.strip() for text in processor.batch_decode(new_tokens, skip_special_tokens=True)]
