@@ -63,17 +63,20 @@ class Row:
     cot: bool = False
     noise: bool = False  # also evaluated under test-depth noise
     draws: bool = False  # also trained on the other data draws
+    # Training time relative to `no_depth` (one-seed run at 1,000 steps: longer sequences cost more),
+    # so the two workers start the longest trainings first and no long one is left alone at the end.
+    relative_cost: float = 1.0
 
 
 ROWS = (
     Row("no_depth", dict(use_depth=False), draws=True),
     Row("depth_image", dict(use_depth=False), inputs="fused"),
-    Row("depth_tokens", dict(use_depth=False), inputs="two_images"),
-    Row("depth_prompt", dict(use_depth=False, depth_prompt=True)),
+    Row("depth_tokens", dict(use_depth=False), inputs="two_images", relative_cost=2.1),
+    Row("depth_prompt", dict(use_depth=False, depth_prompt=True), relative_cost=3.0),
     Row("dpe_estimated", dict(use_depth=True, depth_convention="inverse", depth_normalization="minmax",
                               depth_scale=100.0), noise=True),
     Row("dpe", dict(use_depth=True), noise=True, draws=True),
-    Row("dpe_cot", dict(use_depth=True), cot=True),
+    Row("dpe_cot", dict(use_depth=True), cot=True, relative_cost=2.1),
 )
 ROW_NAMES = tuple(row.name for row in ROWS)
 ABLATION_STEPS = 1000
@@ -140,14 +143,15 @@ def with_depth_images(data_dir: Path, inputs: str, output_dir: Path) -> Path:
 
 
 def plan(args: AblationArguments) -> list[tuple[Row, int, int]]:
-    """Every (row, seed, draw) the arguments ask for; draw 0 is the preset's data."""
+    """Every (row, seed, draw) the arguments ask for, the longest trainings first; draw 0 is the
+    preset's data."""
     unknown = sorted(set(args.rows) - set(ROW_NAMES))
     if unknown:
         raise ValueError(f"unknown ablation rows {unknown}; the rows are {list(ROW_NAMES)}")
     rows = [row for row in ROWS if row.name in args.rows]
     runs = [(row, seed, 0) for seed in args.seeds for row in rows]
     runs += [(row, args.seeds[0], draw) for draw in args.draws for row in rows if row.draws]
-    return runs
+    return sorted(runs, key=lambda run: -run[0].relative_cost)  # stable: equal costs keep their order
 
 
 def threads_per_worker(num_workers: int) -> int:
@@ -180,10 +184,11 @@ def _init_worker(threads: int) -> None:
     logging.basicConfig(level=os.environ.get("LOGLEVEL", "WARNING"))
 
 
-def run_jobs(jobs: list, num_workers: int):
+def run_jobs(jobs, num_workers: int):
     """Yield each job's results as it finishes: in this process for one worker, else in
     `num_workers` spawned processes with the cores split between them (tiny models use two
-    processes of one thread better than one of two)."""
+    processes of one thread better than one of two). `jobs` may be a generator: each job is
+    submitted as soon as it is made, so the first trainings run while later data is still built."""
     if num_workers <= 1:
         for job in jobs:
             yield run_one(job)
@@ -218,26 +223,29 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
             data[key] = base if row.inputs == "photo" else with_depth_images(base, row.inputs, base.parent)
         return data[key]
 
-    jobs, inits = [], {}
-    for row, seed, draw in runs:  # data and initialisations in this process, trainings in the workers
-        data_dir = data_for(draw, row)
-        seeded = replace(preset, seed=seed, cot=row.cot,
-                         max_new_tokens=COT_MAX_NEW_TOKENS if row.cot else preset.max_new_tokens)
-        init_key = (seed, draw, row.cot)
-        if init_key not in inits:  # the vocabulary depends on the data (CoT answers have more words)
-            inits[init_key] = make_init(seeded, data_for(draw, replace(row, inputs="photo")),
-                                        output_dir / f"draw{draw}" / f"init-seed{seed}{'-cot' if row.cot else ''}")
-        sigmas = [0.0] + (list(args.noise_sigmas) if row.noise and draw == 0 else [])
-        jobs.append((row, seed, draw, seeded, data_dir, inits[init_key],
-                     output_dir / f"draw{draw}" / f"seed{seed}" / row.name, sigmas))
+    inits = {}
+
+    def jobs():
+        """Data and initialisations in this process, made as the (longest-first) runs need them."""
+        for row, seed, draw in runs:
+            data_dir = data_for(draw, row)
+            seeded = replace(preset, seed=seed, cot=row.cot,
+                             max_new_tokens=COT_MAX_NEW_TOKENS if row.cot else preset.max_new_tokens)
+            init_key = (seed, draw, row.cot)
+            if init_key not in inits:  # the vocabulary depends on the data (CoT answers have more words)
+                inits[init_key] = make_init(seeded, data_for(draw, replace(row, inputs="photo")),
+                                            output_dir / f"draw{draw}" / f"init-seed{seed}{'-cot' if row.cot else ''}")
+            sigmas = [0.0] + (list(args.noise_sigmas) if row.noise and draw == 0 else [])
+            yield (row, seed, draw, seeded, data_dir, inits[init_key],
+                   output_dir / f"draw{draw}" / f"seed{seed}" / row.name, sigmas)
 
     results: dict[str, list[dict]] = {}
-    for done in run_jobs(jobs, args.num_workers):
+    for done in run_jobs(jobs(), args.num_workers):
         for label, summary in done:
             results.setdefault(label, []).append(summary)
             results[label].sort(key=lambda run: (run["draw"], run["seed"]))
         logger.warning("%d/%d runs done after %.0f s", sum(len(v) for k, v in results.items() if "+noise" not in k),
-                       len(jobs), time.perf_counter() - start)
+                       len(runs), time.perf_counter() - start)
         # What is done so far, for a reader of a run still in progress (the final file replaces it).
         (output_dir / "partial_results.json").write_text(json.dumps(results, indent=2, default=float))
 
