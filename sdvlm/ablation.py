@@ -40,6 +40,7 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from pathlib import Path
 
 import torch
@@ -144,15 +145,17 @@ def with_depth_images(data_dir: Path, inputs: str, output_dir: Path) -> Path:
 
 
 def plan(args: AblationArguments) -> list[tuple[Row, int, int]]:
-    """Every (row, seed, draw) the arguments ask for, the longest trainings first; draw 0 is the
-    preset's data."""
+    """Every (row, seed, draw) the arguments ask for; draw 0 is the preset's data. In groups: the
+    first seed's rows, the first extra draw, the second seed, the second draw, ... (a run cut short
+    leaves whole seeds and draws), the longest trainings first within each group."""
     unknown = sorted(set(args.rows) - set(ROW_NAMES))
     if unknown:
         raise ValueError(f"unknown ablation rows {unknown}; the rows are {list(ROW_NAMES)}")
-    rows = [row for row in ROWS if row.name in args.rows]
-    runs = [(row, seed, 0) for seed in args.seeds for row in rows]
-    runs += [(row, args.seeds[0], draw) for draw in args.draws for row in rows if row.draws]
-    return sorted(runs, key=lambda run: -run[0].relative_cost)  # stable: equal costs keep their order
+    rows = sorted((row for row in ROWS if row.name in args.rows), key=lambda row: -row.relative_cost)
+    seeds = [[(row, seed, 0) for row in rows] for seed in args.seeds]
+    draws = [[(row, args.seeds[0], draw) for row in rows if row.draws] for draw in args.draws]
+    groups = [group for pair in zip_longest(seeds, draws) for group in pair if group]
+    return [run for group in groups for run in group]
 
 
 def threads_per_worker(num_workers: int) -> int:
