@@ -236,6 +236,44 @@ def test_expect_len_collects_a_list_written_as_clauses():
     assert parse_answer("about 0.7 m", expect_len=3).values == [0.7]
 
 
+# A chain of thought cut off after its answer marker, before the unit ("... So the answer is 1.9"):
+# the bare value after the marker is the stated answer, not the first value of the reasoning.
+_CUT_COT = (
+    "The center of the cabinet is about 0.2 m to the right, 0.1 m below the optical axis and 1.9 m in front "
+    "of the camera. The nearest face of its box is closer than its center. So the answer is {}"
+)
+
+_CUT_STEPS = (
+    "Here's how I arrived at that estimate:\n\n1.  **Identify the regions:** Region [1] is the table.\n2.  **Scale:** "
+    "the lamp is about 32 cm, roughly 300 pixels in the image.\n3.  **Estimate:** Therefore, the height is approximately 314"
+)
+
+
+@pytest.mark.parametrize(
+    "text, expected, unitless, reason, ambiguous",
+    [
+        # the same value stated before with its unit: that unit, a sure reading
+        (_CUT_COT.format("1.9"), [1.9], False, "after the answer marker, unit of the same value stated before", False),
+        ("The table is 6 ft (1.83 m) away, so the answer is 6", [6 * FT], False, "unit of the same value", False),
+        # a new value: the answer's one unit, a guess (ambiguous)
+        (_CUT_COT.format("1.0"), [1.0], False, "after the answer marker, unit of the answer's other values", True),
+        ("It is 3 ft from the table and 5 ft from the door, so the answer is 8", [8 * FT], False, "other values", True),
+        # a long answer cut off at its last number: not dropped as cut off when the marker precedes it
+        (_CUT_STEPS, [3.14], False, "after the answer marker, unit of the answer's other values", True),
+        # values in several units: the default unit, flagged unitless
+        ("The box is 30 cm wide and 0.5 m tall. So the answer is 0.4", [0.4], True, "after the answer marker", True),
+        # a value with a unit after the marker still wins over a bare one
+        ("The lamp is 2 m away. So the answer is 1.5 m, not 3.", [1.5], False, "after the answer marker", False),
+    ],
+)
+def test_bare_value_after_the_answer_marker_is_the_answer(text, expected, unitless, reason, ambiguous):
+    parsed = parse_answer(text, question="How far is the cabinet from the camera?")
+    assert parsed.values == pytest.approx(expected)
+    assert parsed.unitless is unitless
+    assert reason in parsed.reason
+    assert parsed.ambiguous is ambiguous
+
+
 @pytest.mark.parametrize("policy, expected", [("midpoint", [2.5]), ("lower", [2.0]), ("upper", [3.0])])
 def test_range_policies(policy, expected):
     assert parse_answer("2-3 m", range_policy=policy).values == expected

@@ -14,7 +14,8 @@ A hand-written regex tokenizer over a unit table (see the metric card, "Parser",
    a smaller unit of the same system right after a larger one makes a compound ("1 m 20 cm",
    `5'3"`, "5ft3in", "2 ft. 3 in.", "5 ft, 3 in"); a unit given once covers the unit-less members of its group ("0.8 x 0.63 x 0.55 m");
 4. pick the answer among several values (`selection.py`): bare numbers that name no length
-   and set-aside values drop out, numbers with a unit win, then the answer marker, the asked
+   and set-aside values drop out, numbers with a unit win (unless only bare ones follow the
+   answer marker: "... so the answer is 1.9", read in the answer's unit), then the answer marker, the asked
    dimension (with the question), bold text, values outside parentheses, and the first statement
    (the last value of a chain of numbered steps); counts with `noun` take the number followed by
    that noun; without `expect_len`, a sentence naming two or more of length/width/height/depth

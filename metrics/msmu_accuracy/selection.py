@@ -6,11 +6,15 @@ last filter that narrowed the choice is the reason reported:
 
 0. for lengths, bare numbers that name no length are dropped: counts of things ("2 regions"),
    a non-length quantity repeated without its unit ("600" after "600 pixels"), a number cut off
-   at the end of a long truncated answer;
+   at the end of a long truncated answer (unless it follows the answer marker);
 1. values after "not" / "plus or minus" are set aside; for lengths, numbers with a unit win over
-   bare numbers (a bare "17.3" after "17.3 inches" is the same value cut off); values the question
-   itself states ("The bed is 0.81 m; how tall is the table?") are the given, not the answer;
-   for counts, numbers after "the" ("the 2 regions") or before "of" ("one of them") name no count;
+   bare numbers (a bare "17.3" after "17.3 inches" is the same value cut off), except bare values
+   after the last answer marker when no value with a unit follows it ("... 1.9 m in front of the
+   camera. So the answer is 1.9", cut before its unit): they are the stated answer, read in the
+   unit of the same value stated before, else in the answer's one unit (`_in_stated_unit`);
+   values the question itself states ("The bed is 0.81 m; how tall is the table?") are the given,
+   not the answer; for counts, numbers after "the" ("the 2 regions") or before "of" ("one of
+   them") name no count;
 2. the candidates after the last answer marker ("answer:", `\\boxed{}`, "therefore", "so the"),
    else the value right before a closing total ("... so 3 objects in total");
 3. the candidates whose clause names the asked dimension ("How tall ...?": "Height: 1.8 m", not
@@ -151,10 +155,11 @@ def _narrow(candidates: list, keep) -> list:
     return kept if kept else candidates
 
 
-def _names_no_length(text: str, group: list, non_length: frozenset[float]) -> bool:
+def _names_no_length(text: str, group: list, non_length: frozenset[float], marker_end: int) -> bool:
     """A bare number that is no length: a count of things ("2 regions"), a non-length quantity
     stated again without its unit ("600" after "600 pixels"), or a number cut off at the end of a
-    long, truncated answer ("... which is 12")."""
+    long, truncated answer ("... which is 12"), unless the answer marker (ending at `marker_end`,
+    -1 without one) precedes it: "... so the answer is 1.9" states the answer, cut off or not."""
     if group[3]:
         return False
     if set(_numbers(group)) <= non_length:
@@ -162,7 +167,30 @@ def _names_no_length(text: str, group: list, non_length: frozenset[float]) -> bo
     following = _PLURAL_RE.match(text, group[1])
     if following and following.group(1) not in _NOT_PLURAL:
         return True
-    return group[1] >= len(text.rstrip()) and len(text) > _TRUNCATED_CHARS
+    return group[1] >= len(text.rstrip()) and len(text) > _TRUNCATED_CHARS and not 0 <= marker_end <= group[0]
+
+
+def _unit_of(group: list) -> str:
+    """The unit written last in a group with a unit (it covers the bare numbers before it)."""
+    return next(q[1] for element in reversed(group[2]) for q in reversed(element) if q[1] is not None)
+
+
+def _in_stated_unit(group: list, with_unit: list) -> tuple[list, str, bool]:
+    """A bare group after the answer marker read in the unit the answer gives it: that of the same
+    value stated with a unit before (the value repeated, its unit cut off), else the one unit of
+    every value with a unit (a guess). With values in several units it stays bare (the default
+    unit, flagged unitless). Also returns the reason's suffix and whether the unit is a guess."""
+    numbers = _numbers(group)
+    same = next((g for g in with_unit if _numbers(g) == numbers), None)
+    if same is not None:
+        unit, why, guess = _unit_of(same), ", unit of the same value stated before", False
+    else:
+        units = {_unit_of(g) for g in with_unit}
+        if len(units) != 1:
+            return group, "", False
+        unit, why, guess = units.pop(), ", unit of the answer's other values", True
+    read = [group[0], group[1], [[[q[0], unit, False] for q in element] for element in group[2]], True, group[4]]
+    return read, why, guess
 
 
 def _last_marker_end(text: str, present: frozenset[str]) -> int:
@@ -195,8 +223,9 @@ def choose(
     """
     if words is None:
         words = answer_words(text)
+    marker_end = _last_marker_end(text, words & _MARKER_WORDS)
     if kind == "length":
-        groups = [g for g in groups if g[3] or not _names_no_length(text, g, non_length)]
+        groups = [g for g in groups if g[3] or not _names_no_length(text, g, non_length, marker_end)]
         if not groups:
             return [], "no value", False
     if len(groups) == 1:
@@ -204,8 +233,15 @@ def choose(
     why = "first statement of a value"
     # The two cheapest narrowings as comprehensions (no per-group call): most groups pass them.
     candidates = [g for g in groups if not g[4]] or groups
+    stated_bare = None  # the values with a unit, when bare values after the marker are the answer
     if kind == "length":
-        candidates = [g for g in candidates if g[3]] or candidates
+        with_unit = [g for g in candidates if g[3]]
+        if with_unit and with_unit[-1][0] < marker_end:
+            # No value with a unit follows the marker: the bare ones after it are the stated answer.
+            stated_bare = with_unit
+            candidates = [g for g in candidates if g[3] or g[0] >= marker_end]
+        else:
+            candidates = with_unit or candidates
     else:
         candidates = _narrow(
             candidates, lambda g: not text.endswith("the ", 0, g[0]) and not text.startswith(" of ", g[1])
@@ -214,7 +250,6 @@ def choose(
         candidates = [g for g in candidates if not hints.values.issuperset(_numbers(g))] or candidates
     if len({_numbers(g) for g in candidates}) == 1:
         return candidates, ("only value" if len(candidates) == 1 else "one value, stated more than once"), False
-    marker_end = _last_marker_end(text, words & _MARKER_WORDS)
     if marker_end >= 0 and any(g[0] >= marker_end for g in candidates):
         candidates, why = [g for g in candidates if g[0] >= marker_end], "after the answer marker"
     elif words & _TOTAL_WORDS:
@@ -244,6 +279,11 @@ def choose(
     if steps_at >= 0 and candidates[0][0] > steps_at and why == "first statement of a value":
         candidates, why = candidates[::-1], "last value of a chain of steps"
     ambiguous = len({_numbers(g) for g in candidates}) > 1
+    if stated_bare is not None and not candidates[0][3]:
+        chosen, unit_why, guess = _in_stated_unit(candidates[0], stated_bare)
+        candidates = [chosen, *candidates[1:]]
+        why += unit_why
+        ambiguous = ambiguous or guess
     return candidates, why, ambiguous
 
 
