@@ -390,8 +390,14 @@ def train(script_args: SDVLMScriptArguments, training_args: SDVLMTrainingConfig,
     if isinstance(resume, str) and resume.lower() in ("true", "latest"):
         resume = get_last_checkpoint(training_args.output_dir)
     trainer.train(resume_from_checkpoint=resume)
-    return save_trained(trainer, processor, model_args, script_args, training_args, len(dataset), depth_kind=kind,
-                        contents=contents)
+    output_dir = save_trained(trainer, processor, model_args, script_args, training_args, len(dataset),
+                              depth_kind=kind, contents=contents)
+    if trainer.accelerator.num_processes > 1:
+        # Every rank has saved and passed the last barrier. Close the process group now: one left open
+        # is torn down during interpreter exit, and a rank then can abort ("terminate called without
+        # an active exception", SIGABRT) after a successful run (seen once under DeepSpeed ZeRO-3 on CPU).
+        trainer.accelerator.end_training()
+    return output_dir
 
 
 def save_trained(trainer, processor, model_args, script_args, training_args, num_rows: int,

@@ -37,7 +37,9 @@ class Report(TrainerCallback):
             Path(args.output_dir, f"rank{rank}.json").write_text(json.dumps(
                 {"rank": rank, "world_size": world, "pid": os.getpid(), "backend": dist.get_backend()}))
 
-train(*parse_args(sys.argv[1:])[:3], callbacks=[Report()])
+out = train(*parse_args(sys.argv[1:])[:3], callbacks=[Report()])
+# train() closes the process group after the last barrier (an open one can abort a rank at exit).
+Path(out, f"closed{os.environ['RANK']}.json").write_text(json.dumps(not dist.is_initialized()))
 """
 
 
@@ -81,6 +83,7 @@ def check_two_ranks(out, reference):
     reports = [json.loads((out / f"rank{rank}.json").read_text()) for rank in (0, 1)]
     assert [r["world_size"] for r in reports] == [2, 2] and reports[0]["pid"] != reports[1]["pid"]
     assert {r["backend"] for r in reports} == {"gloo"}
+    assert [json.loads((out / f"closed{rank}.json").read_text()) for rank in (0, 1)] == [True, True]
     record = json.loads((out / "sdvlm_training.json").read_text())["distributed"]
     assert record["world_size"] == 2 and record["num_machines"] == 1 and record["device"] == "cpu"
     got = weights(out)
