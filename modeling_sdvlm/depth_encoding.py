@@ -14,8 +14,10 @@ A family differs only in how its visual tokens map to pixels. Whatever that map,
 4. `depth_positional_encoding` in float32, cast to the features' dtype and added to the projected
    tokens (`add_depth_encoding`).
 
-`encode_token_depth` runs steps 2-4 on one image's per-token depth, as the families that get their
-depth pooled by the processor (Qwen) use it.
+`encode_token_depth` runs steps 2-4 on one image's per-token depth, and `encode_token_depths` on
+several images' per-token depth concatenated, as the Qwen processors give it.
+Each step is a few whole-batch tensor ops: at the sizes of a forward pass their count, not their
+arithmetic, is most of the depth path's cost.
 
 >>> depth = torch.tensor([[[1.0, 3.0, 0.0, 0.0], [1.0, 3.0, 0.0, 0.0]]])  # (1, 2, 4), right half invalid
 >>> fill_empty_cells(pool_depth_cells(depth, 2)).tolist()
@@ -68,7 +70,7 @@ def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000
         raise ValueError(f"depth_positional_encoding needs a positive even dim, got {dim}")
     if depth.dim() != 2:
         raise ValueError(f"depth must have shape (batch, tokens), got {tuple(depth.shape)}")
-    angles = depth.to(torch.float32)[..., None] * _frequencies(dim, float(base), depth.device)
+    angles = depth.to(torch.float32).unsqueeze(-1) * _frequencies(dim, float(base), depth.device)
     sin, cos = angles.sin(), angles.cos()
     if angles.device.type in ("cpu", "cuda"):
         # Interleave sin, cos as the (real, imag) pairs of a complex tensor: the same values as
@@ -90,7 +92,9 @@ def config_depth_encoding(depth: torch.Tensor, config) -> torch.Tensor:
         `(batch, tokens, text_config.hidden_size)` float32.
     """
     encoding = depth_positional_encoding(depth, config.text_config.hidden_size, config.depth_pe_base)
-    return encoding * config.depth_pe_amplitude
+    amplitude = config.depth_pe_amplitude
+    # `x * 1.0 == x` exactly: the default amplitude needs no pass over the encoding.
+    return encoding if amplitude == 1.0 else encoding * amplitude
 
 
 def _raise_if_negative(depth: torch.Tensor) -> None:
@@ -113,12 +117,12 @@ def pool_depth_cells(depth: torch.Tensor, cell: int) -> torch.Tensor:
         `(num_images, height // cell, width // cell)` float32; 0 where a block has no valid pixel.
     """
     depth = depth.to(torch.float32)
-    # Fast path, the common case: every pixel finite and > 0 (one reduction, one sync). Then every
-    # block's masked mean is its plain mean; bit-identical to `masked_pool_depth_cells` (the valid
-    # share of a full block is exactly 1.0).
-    lowest, highest = (float(value) for value in torch.aminmax(depth))
+    # Fast path, the common case: every pixel finite and > 0 (one reduction). Then every block's
+    # masked mean is its plain mean; bit-identical to `masked_pool_depth_cells` (the valid share of a
+    # full block is exactly 1.0). avg_pool2d takes the maps as the channels of one (C, H, W) input.
+    lowest, highest = value_range(depth)
     if lowest > 0 and highest < math.inf:  # False for NaN too
-        return F.avg_pool2d(depth[:, None], cell)[:, 0]
+        return F.avg_pool2d(depth, cell)
     return masked_pool_depth_cells(depth, cell)
 
 
@@ -279,11 +283,11 @@ def normalize_depth(grid: torch.Tensor, normalization: str, scale: float) -> tor
         grid: `(num_images, ...)` pooled depth with every cell valid.
     """
     if normalization == "minmax":
-        low, high = torch.aminmax(grid.flatten(1), dim=1)
-        shape = (-1, *([1] * (grid.dim() - 1)))
-        low, high = low.view(shape), high.view(shape)
-        grid = (grid - low) / (high - low + MINMAX_EPS)
-    elif normalization != "none":
+        rows = grid.flatten(1)
+        low, high = torch.aminmax(rows, dim=1, keepdim=True)
+        # In place on the fresh difference: the roundings of `(grid - low) / (high - low + eps) * scale`.
+        return (rows - low).div_(high - low + MINMAX_EPS).mul_(scale).view(grid.shape)
+    if normalization != "none":
         raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {normalization!r}")
     return grid * scale
 
@@ -321,6 +325,30 @@ def encode_token_depth(values: torch.Tensor, config, index: int = 0) -> torch.Te
     return config_depth_encoding(token_depth(values, config, index)[None], config)[0]
 
 
+def encode_token_depths(values: torch.Tensor, counts: list[int], config) -> list[torch.Tensor]:
+    """Steps 2-4 for several images' per-token depth, concatenated (as the Qwen processors give it).
+
+    Each image is filled and normalised on its own (`token_depth`); the encoding runs once for all.
+
+    Args:
+        values: `(sum(counts),)` pooled depth, images one after another; 0 = no valid pixel.
+        counts: tokens per image.
+        config: any SD-VLM config.
+
+    Returns:
+        Per image its `(count, text_config.hidden_size)` float32 encoding.
+    """
+    values = values.to(torch.float32)
+    lowest, highest = value_range(values)
+    if lowest > 0 and highest < math.inf and len(set(counts)) == 1:
+        # The common case, every token valid and images of one size: one row per image, no per-image ops.
+        depth = normalize_depth(values.view(len(counts), -1), config.depth_normalization, config.depth_scale)
+    else:
+        depth = torch.cat([token_depth(image, config, index) for index, image in enumerate(values.split(counts))])
+    encoding = config_depth_encoding(depth.view(1, -1), config)[0]
+    return list(encoding.split(counts))
+
+
 def add_depth_encoding(features: list[torch.Tensor], encodings, skip_first: int = 0) -> list[torch.Tensor]:
     """`feature + encoding` per image, the encoding cast to the feature's dtype and device.
 
@@ -346,6 +374,7 @@ __all__ = [
     "config_depth_encoding",
     "depth_positional_encoding",
     "encode_token_depth",
+    "encode_token_depths",
     "fill_empty_cells",
     "masked_pool_depth_cells",
     "normalize_depth",

@@ -24,8 +24,19 @@ from .depth_inputs import check_depth_values
 from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
 from .llava_depth import LlavaDepthModelMixin
 
-# Channels packed like the features: depth (0 = none), "has depth", "is a visual token".
+# Channels packed like the features where packing downsamples: depth (0 = none), "has depth", "is a visual token".
 _PACK_CHANNELS = 3
+# Packing geometries kept per model (a batch's image sizes and tiling each make one).
+_PACKING_CACHE_SIZE = 256
+# The probe's second channel, frac(cell number * this): a different value for neighbouring cells.
+_PROBE_STEP = 0.6180339887
+
+
+def _needs_tiling(image_sizes, batch_num_images) -> list[bool]:
+    """Per image whether it is tiled (anyres): all of them, or only the single images of their samples."""
+    if batch_num_images is None:
+        return [True] * len(image_sizes)
+    return [int(n) == 1 for n in batch_num_images for _ in range(int(n))]
 
 
 class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
@@ -48,14 +59,10 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
 
     def tiles_per_image(self, image_sizes: torch.Tensor, batch_num_images=None) -> list[int]:
         """The number of tiles of each image, as `get_image_features` counts them."""
-        if batch_num_images is None:
-            need_tiling = [True] * len(image_sizes)
-        else:
-            need_tiling = [int(n) == 1 for n in batch_num_images for _ in range(int(n))]
         tile = self.config.vision_config.image_size
         return [
             image_size_to_num_patches(size, self.config.image_grid_pinpoints, tile) if tiled else 1
-            for size, tiled in zip(image_sizes, need_tiling)
+            for size, tiled in zip(image_sizes, _needs_tiling(image_sizes, batch_num_images))
         ]
 
     def depth_token_values(
@@ -65,13 +72,13 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         vision_aspect_ratio: str,
         batch_num_images=None,
         num_extra_tokens: int = 0,
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Each image's pooled depth in the order of its packed visual tokens.
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], list[int]]:
+        """Each image's pooled depth in the order of its packed visual tokens, one row per image.
 
-        The per-tile patch cells are packed by OneVision's own `pack_image_features`, together
-        with their validity and a "visual token" flag; the newline value (0, 0, 0) marks the
-        newline tokens. Where packing downsamples (bilinear), depth and validity are mixed with the
-        features' weights, so a token's depth is the weighted mean of its valid cells.
+        The per-tile patch cells are packed by OneVision's own `pack_image_features` (`_depth_packing`):
+        where packing only moves cells (no downsampling), by its cached gather of the cells; where it
+        downsamples (bilinear), by packing depth and validity with the features' weights, so a token's
+        depth is the weighted mean of its valid cells.
 
         Args:
             depth_values: `(num_images, max_tiles, grid, grid)` as the processor returns it (padded
@@ -82,17 +89,21 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
                 `"full"` strategy); like newlines they are not visual.
 
         Returns:
-            `(values, visual)`: per image a `(tokens,)` float32 tensor (0 = no valid depth) and a
-            `(tokens,)` bool tensor, False for newline (and CLS) tokens.
+            `(rows, not_visual, lengths)`: `(num_images, max_tokens)` float32 depth (0 = no valid depth,
+            and on the tokens that are not visual: newlines, CLS, row padding), the `(row, token)`
+            indices of those tokens, and each image's number of tokens.
         """
         if torch.is_tensor(depth_values):
             check_depth_values(depth_values, self.config.depth_convention)  # float, in its convention, plausible
-        counts = self.tiles_per_image(image_sizes, batch_num_images)
+        counts, gathers = self._depth_packing(image_sizes, vision_aspect_ratio, batch_num_images, num_extra_tokens)
         cells = self._depth_cells(depth_values, counts)
         cells = cells.to(device=self.image_newline.device, dtype=torch.float32)
         cells = torch.nan_to_num(cells, nan=0.0, posinf=0.0, neginf=0.0).flatten(1)
         if bool((cells < 0).any()):
             raise ValueError("depth_values have negative values; depth must be >= 0 (0 marks no valid pixel)")
+        if gathers is not None:
+            index, not_visual, lengths = gathers
+            return F.pad(cells.flatten(), (1, 0))[index], not_visual, lengths
         channels = torch.stack([cells, (cells > 0).to(torch.float32), torch.ones_like(cells)], dim=-1)
         if num_extra_tokens:
             channels = F.pad(channels, (0, 0, num_extra_tokens, 0))
@@ -102,10 +113,58 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
             image_newline=channels.new_zeros(_PACK_CHANNELS),
             vision_aspect_ratio=vision_aspect_ratio,
         )
-        weighted, weight, is_visual = torch.cat(packed).unbind(-1)
-        values = torch.where(weight > 0, weighted / weight.clamp(min=1e-12), 0.0)
-        lengths = lengths.tolist()
-        return list(values.split(lengths)), list((is_visual > 0.5).split(lengths))
+        weighted, weight, is_visual = pad_sequence(packed, batch_first=True).unbind(-1)
+        rows = torch.where(weight > 0, weighted / weight.clamp(min=1e-12), 0.0)
+        return rows, (is_visual < 0.5).nonzero(as_tuple=True), lengths.tolist()
+
+    def _depth_packing(self, image_sizes, vision_aspect_ratio: str, batch_num_images, num_extra_tokens: int):
+        """`(tiles per image, gathers)`: `gathers` is `(index, not_visual, lengths)` where packing only moves
+        cells, `index` `(num_images, max_tokens)` picking each token's cell from the batch's cells flattened
+        behind one 0 (where newline, CLS and row-padding tokens point); None where it downsamples.
+
+        Both depend on the geometry only (image sizes, tiling, packing settings): they are found once per
+        geometry, by OneVision's own `pack_image_features` (`_image_packing`), and kept on the model.
+        """
+        sizes = torch.as_tensor(image_sizes)
+        tiled = _needs_tiling(sizes, batch_num_images)
+        vision, device = self.config.vision_config, self.image_newline.device
+        key = (vision.image_size, vision.patch_size, str(self.config.image_grid_pinpoints), vision_aspect_ratio,
+               num_extra_tokens, device, tuple(map(tuple, sizes.tolist())), tuple(tiled))
+        cache = self.__dict__.setdefault("_depth_packings", {})
+        if key not in cache:
+            if len(cache) >= _PACKING_CACHE_SIZE:
+                cache.clear()
+            counts, indices = zip(*(self._image_packing(size, image_tiled, vision_aspect_ratio, num_extra_tokens)
+                                    for size, image_tiled in zip(sizes, tiled)))
+            gathers = None
+            if all(index is not None for index in indices):
+                cells = (vision.image_size // vision.patch_size) ** 2
+                starts = [sum(counts[:image]) * cells for image in range(len(counts))]
+                index = pad_sequence([torch.where(index > 0, index + start, 0) for index, start in zip(indices, starts)],
+                                     batch_first=True).to(device)
+                gathers = index, (index == 0).nonzero(as_tuple=True), [len(index) for index in indices]
+            cache[key] = list(counts), gathers
+        return cache[key]
+
+    def _image_packing(self, size: torch.Tensor, tiled: bool, vision_aspect_ratio: str, num_extra_tokens: int):
+        """`(tiles, index)` of one image: `index` `(tokens,)` the cell (1-based; 0 = none) each packed token
+        copies, or None when packing mixes cells.
+
+        Found by packing a probe of two channels per cell, its number and a value that differs from its
+        neighbours': a token copies a cell exactly when it holds both of that cell's values.
+        """
+        tile, patch = self.config.vision_config.image_size, self.config.vision_config.patch_size
+        count = image_size_to_num_patches(size, self.config.image_grid_pinpoints, tile) if tiled else 1
+        number = torch.arange(1, count * (tile // patch) ** 2 + 1, dtype=torch.float32)
+        probe = torch.stack([number, torch.frac(number * _PROBE_STEP)], dim=-1)
+        tiles = F.pad(probe.view(count, -1, 2), (0, 0, num_extra_tokens, 0)).to(self.image_newline.device)
+        packed, _ = self.pack_image_features(
+            [tiles], size[None], image_newline=tiles.new_zeros(2), vision_aspect_ratio=vision_aspect_ratio
+        )
+        packed = packed[0].cpu()
+        index = packed[:, 0].round().clamp(0, len(number)).long()
+        copies = torch.equal(packed, F.pad(probe, (0, 0, 1, 0))[index])  # row 0: newline and CLS tokens hold 0
+        return count, index if copies else None
 
     def _depth_cells(self, depth_values, counts: list[int]) -> torch.Tensor:
         """`(total_tiles, grid, grid)`: the real tiles of every image (`counts` per image), batch padding dropped."""
@@ -172,7 +231,7 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
             return outputs
         grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
         tokens_per_tile = outputs.last_hidden_state.shape[1] - (1 if vision_feature_select_strategy == "default" else 0)
-        values, visual = self.depth_token_values(
+        rows, not_visual, lengths = self.depth_token_values(
             depth_values,
             image_sizes,
             vision_aspect_ratio,
@@ -180,26 +239,24 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
             num_extra_tokens=tokens_per_tile - grid * grid,
         )
         features = outputs.pooler_output
-        for index, (feature, value) in enumerate(zip(features, values)):
-            if feature.shape[0] != value.shape[0]:
+        for index, (feature, length) in enumerate(zip(features, lengths)):
+            if feature.shape[0] != length:
                 raise ValueError(
-                    f"image {index}: {feature.shape[0]} image features but its depth packs to {value.shape[0]} tokens; "
+                    f"image {index}: {feature.shape[0]} image features but its depth packs to {length} tokens; "
                     "the depth tiles do not match the image tiles"
                 )
-        rows = self._encoded_values(values)
-        encoding = config_depth_encoding(rows, self.config)
-        encoding = encoding * pad_sequence(visual, batch_first=True)[..., None]
-        outputs.pooler_output = add_depth_encoding(features, [pe[: len(v)] for pe, v in zip(encoding, values)])
+        encoding = config_depth_encoding(self._encoded_values(rows), self.config)
+        encoding[not_visual] = 0.0  # newline (and CLS) tokens get no encoding
+        outputs.pooler_output = add_depth_encoding(features, [pe[:length] for pe, length in zip(encoding, lengths)])
         return outputs
 
-    def _encoded_values(self, values: list[torch.Tensor]) -> torch.Tensor:
+    def _encoded_values(self, rows: torch.Tensor) -> torch.Tensor:
         """`(num_images, max_tokens)`: each image's token depth filled, normalised and scaled (one row each).
 
         Newline (and row-padding) tokens hold 0 like empty cells, so they take the image's mean, inside
         its range (min-max unchanged); the caller zeroes their encoding.
         """
-        rows = fill_empty_cells(pad_sequence(values, batch_first=True))
-        return normalize_depth(rows, self.config.depth_normalization, self.config.depth_scale)
+        return normalize_depth(fill_empty_cells(rows), self.config.depth_normalization, self.config.depth_scale)
 
     def depth_grid(self, depth_values, image_sizes, batch_num_images=None) -> list[torch.Tensor]:
         """The values the encoding sees on each image's first tile (the base view), `(grid, grid)`, for display.
@@ -207,9 +264,9 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         Args:
             depth_values, image_sizes, batch_num_images: as for `get_image_features` (a SigLIP tower: no CLS).
         """
-        values, _ = self.depth_token_values(depth_values, image_sizes, self.config.vision_aspect_ratio, batch_num_images)
+        rows, _, _ = self.depth_token_values(depth_values, image_sizes, self.config.vision_aspect_ratio, batch_num_images)
         grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
-        return [row[: grid * grid].view(grid, grid) for row in self._encoded_values(values)]
+        return [row[: grid * grid].view(grid, grid) for row in self._encoded_values(rows)]
 
 
 class SDVLMLlavaOnevisionForConditionalGeneration(DepthGenerationMixin, LlavaOnevisionForConditionalGeneration):

@@ -6,7 +6,7 @@ of `H x W` source pixels covers source rows `[i * H / (grid_h / m), (i + 1) * H 
 and the matching columns. The processor pools depth at the SOURCE resolution onto exactly those
 cells (`pool_depth_to_tokens`) and hands the model one value per image token, `depth_values`
 `(num_image_tokens,)`, concatenated over images like `pixel_values`; the model fills, normalises,
-encodes and adds (`encode_token_depth`).
+encodes and adds (`encode_token_depths`).
 
 A family's `forward`s are built by `depth_plumbing` around `QwenDepthModelMixin.encode_images_with_depth`:
 `depth_values` named in their signature (generate() only passes named arguments), consumed before the
@@ -19,7 +19,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import is_torchvision_available
 
 from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
-from .depth_encoding import add_depth_encoding, area_pool_depth, encode_token_depth, token_depth, uniform_edges
+from .depth_encoding import add_depth_encoding, area_pool_depth, encode_token_depths, token_depth, uniform_edges
 from .depth_inputs import DepthProcessorMixin, warn_empty_cells
 
 
@@ -70,8 +70,8 @@ def pool_depth_to_tokens(arrays, image_grid_thw, merge_size: int) -> np.ndarray:
     return torch.cat(pooled).numpy()
 
 
-def check_depth_values(depth_values, image_grid_thw, merge_size: int) -> list[torch.Tensor]:
-    """Split `(num_image_tokens,)` depth into per-image tensors, or raise naming the mismatch."""
+def check_depth_values(depth_values, image_grid_thw, merge_size: int) -> list[int]:
+    """The tokens per image of `(num_image_tokens,)` depth, or raise naming the mismatch."""
     if not torch.is_tensor(depth_values) or depth_values.dim() != 1:
         shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
         raise ValueError(
@@ -88,7 +88,7 @@ def check_depth_values(depth_values, image_grid_thw, merge_size: int) -> list[to
             f"depth_values has {depth_values.numel()} values but the images have {sum(counts)} tokens "
             f"(per image: {counts}); pass the depth_values the processor returned with these images"
         )
-    return list(torch.split(depth_values, counts))
+    return counts
 
 
 class QwenDepthModelMixin:
@@ -115,9 +115,8 @@ class QwenDepthModelMixin:
         return_dict = kwargs.pop("return_dict", True)
         outputs = super().get_image_features(pixel_values, image_grid_thw, return_dict=True, **kwargs)
         if depth_values is not None and self.config.use_depth:
-            per_image = check_depth_values(depth_values, image_grid_thw, self.visual.spatial_merge_size)
-            encodings = [encode_token_depth(values, self.config, index) for index, values in enumerate(per_image)]
-            self.add_depth(outputs, encodings)
+            counts = check_depth_values(depth_values, image_grid_thw, self.visual.spatial_merge_size)
+            self.add_depth(outputs, encode_token_depths(depth_values, counts, self.config))
         return outputs if return_dict else outputs.to_tuple()
 
     def depth_grid(self, depth_values, image_grid_thw) -> list[torch.Tensor]:
@@ -127,7 +126,7 @@ class QwenDepthModelMixin:
             depth_values: `(num_image_tokens,)`; image_grid_thw: `(num_images, 3)`.
         """
         merge = self.visual.spatial_merge_size
-        per_image = check_depth_values(depth_values, image_grid_thw, merge)
+        per_image = depth_values.split(check_depth_values(depth_values, image_grid_thw, merge))
         shapes = (image_grid_thw[:, 1:] // merge).tolist()
         return [token_depth(values, self.config, index).view(*shape) for index, (values, shape) in
                 enumerate(zip(per_image, shapes))]

@@ -8,9 +8,11 @@ import torch
 from PIL import Image
 
 from modeling_sdvlm.depth_encoding import (
+    MINMAX_EPS,
     area_pool_depth,
     area_pool_depth_grids,
     encode_token_depth,
+    encode_token_depths,
     fill_empty_cells,
     normalize_depth,
     pool_depth_cells,
@@ -87,6 +89,38 @@ def test_fill_normalise_and_encode_token_depth():
     assert encoding.shape == (2, 4) and torch.equal(encoding[0], encoding[1])  # the hole took the mean
     with pytest.raises(ValueError, match="depth map 3 has negative values"):
         encode_token_depth(torch.tensor([-1.0, 2.0]), Config, index=3)
+
+
+class EncodingConfig:
+    depth_normalization, depth_scale, depth_pe_base, depth_pe_amplitude = "minmax", 100.0, 10000.0, 1.0
+
+    class text_config:
+        hidden_size = 64
+
+
+def test_normalize_depth_is_bitwise_the_formula():
+    grid = torch.rand(3, 5, 7) * 9 + 0.5
+    low, high = (value.view(-1, 1, 1) for value in torch.aminmax(grid.flatten(1), dim=1))
+    assert torch.equal(normalize_depth(grid, "minmax", 12.5), (grid - low) / (high - low + MINMAX_EPS) * 12.5)
+    assert torch.equal(normalize_depth(grid, "none", 12.5), grid * 12.5)
+
+
+@pytest.mark.parametrize("counts", [[6, 6, 6], [4, 9, 1]])
+@pytest.mark.parametrize("holes", [False, True])
+def test_encode_token_depths_equals_each_image_alone(counts, holes):
+    """Images of one size with every token valid take one batched pass; the rest each image's own fill
+    and normalisation: both give what each image gives alone, bit for bit."""
+    values = torch.rand(sum(counts)) * 4 + 0.5
+    if holes:
+        values[[0, 7]] = 0.0
+        values[3] = float("nan")
+    for config in (EncodingConfig, type("Amplified", (EncodingConfig,), {"depth_pe_amplitude": 0.25})):
+        got = encode_token_depths(values, counts, config)
+        alone = [encode_token_depth(image, config, index) for index, image in enumerate(values.split(counts))]
+        assert [tuple(encoding.shape) for encoding in got] == [(count, 64) for count in counts]
+        assert all(torch.equal(a, b) for a, b in zip(got, alone))
+    with pytest.raises(ValueError, match="depth map 1 has no valid pixel"):
+        encode_token_depths(torch.tensor([1.0, 0.0, 0.0]), [1, 2], EncodingConfig)
 
 
 def test_pool_depth_cells_matches_the_valid_mean():

@@ -234,6 +234,30 @@ def test_anyres_depth_cells_pool_by_area_over_valid_pixels():
     assert torch.equal(cells[1], torch.tensor([[0.0, 6.0], [2.0, 6.0]]))
 
 
+@pytest.mark.parametrize("vision_aspect_ratio, gathers", [("anyres_max_9", True), ("anyres_max_1", False)])
+def test_cached_packing_gathers_exactly_what_packing_the_cells_gives(vision_aspect_ratio, gathers, monkeypatch):
+    """Without downsampling the depth path copies cells by a cached index found from the model's own
+    packing; with it (anyres_max_1) it packs the cells at every call. Both give the packed cells bit for bit."""
+    processor = build_tiny_llava_onevision_processor(
+        build_tiny_tokenizer([PROMPT]), vision_aspect_ratio=vision_aspect_ratio
+    )
+    model = build_tiny_llava_onevision_model(processor, text_hidden_size=32).model
+    sizes = [(20, 50), (50, 40), (64, 96)]
+    depth = [noise_depth(h, w, seed) for seed, (h, w) in enumerate(sizes)]
+    depth[0][:6, :9] = 0.0  # empty cells stay empty (0) on both paths
+    batch = processor(images=[Image.fromarray(noise_image(h, w)) for h, w in sizes], text=[PROMPT] * 3,
+                      depth=depth, return_tensors="pt", padding=True)
+    arguments = (batch["depth_values"], batch["image_sizes"], vision_aspect_ratio)
+    rows, not_visual, lengths = model.depth_token_values(*arguments)
+    counts, cached = model._depth_packing(batch["image_sizes"], vision_aspect_ratio, None, 0)
+    assert (cached is not None) == gathers and counts == model.tiles_per_image(batch["image_sizes"])
+    monkeypatch.setattr(type(model), "_depth_packing", lambda self, *args: (counts, None))
+    packed_rows, packed_not_visual, packed_lengths = model.depth_token_values(*arguments)
+    assert torch.equal(rows, packed_rows) and lengths == packed_lengths
+    assert all(torch.equal(a, b) for a, b in zip(not_visual, packed_not_visual))
+    assert (rows == 0).any() and len(set(lengths)) == 3
+
+
 # --- batches, generation --------------------------------------------------------------------------
 
 

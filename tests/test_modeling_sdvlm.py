@@ -21,7 +21,7 @@ from transformers import (
 )
 
 from modeling_sdvlm import SDVLMConfig, SDVLMForConditionalGeneration, SDVLMModel, depth_positional_encoding
-from modeling_sdvlm.depth_encoding import masked_pool_depth_cells
+from modeling_sdvlm.depth_encoding import masked_pool_depth_cells, pool_depth_cells
 from sdvlm.remote_code_check import flat_scene, run_remote_checkpoint
 
 
@@ -208,7 +208,7 @@ def test_depth_grid_all_valid_fast_path_matches_the_masked_path(model):
     # takes the masked path. Cells untouched by the invalid pixel must agree bit for bit, pre-scaling.
     patch = model.config.vision_config.patch_size
     depth = torch.rand(2, 32, 32) * 7 + 0.25
-    fast = torch.nn.functional.avg_pool2d(depth[:, None], patch)[:, 0]
+    fast = pool_depth_cells(depth, patch)
     masked = masked_pool_depth_cells(depth, patch)
     assert torch.equal(fast, masked)
     holed = depth.clone()
