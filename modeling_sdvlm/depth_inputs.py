@@ -28,7 +28,6 @@ A `"metric"` model refuses `"inverse"` depth: a relative map has no scale to rec
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from transformers.image_utils import get_image_size, make_flat_list_of_images, to_numpy_array
 from transformers.utils import logging
@@ -300,15 +299,22 @@ def report_empty_cells(depth: torch.Tensor, on_image: torch.Tensor, cell: int, i
         depth: `(H, W)` aligned depth, 0 = invalid; on_image: `(H, W)` bool, False on padding;
         cell: token cell side in pixels; index: the image's index in the call.
     """
-    if depth.shape[0] < cell or depth.shape[1] < cell:  # no whole cell (avg_pool2d refuses an empty output)
+    rows, cols = depth.shape[0] // cell, depth.shape[1] // cell
+    if not (rows and cols):  # no whole cell
         return 0
-    # A block holds a valid pixel (an image pixel) when its mean is > 0: depth is >= 0. One pooling
-    # pass each (remainder rows/columns dropped), far cheaper on CPU than reshaped boolean any().
-    has_depth = F.avg_pool2d(depth[None].to(torch.float32), cell)[0].numpy() > 0
-    has_image = F.avg_pool2d(torch.from_numpy(on_image.numpy().astype(np.float32))[None], cell)[0].numpy() > 0
+    # Depth is >= 0, so a block holds a valid pixel when its sum is > 0 (remainder rows/columns dropped).
+    # Summed over the cell's rows, then its columns, in numpy: far cheaper on CPU than torch pooling.
+    has_depth = _cell_reduce(depth.numpy(), cell, rows, cols, np.add) > 0
+    has_image = _cell_reduce(on_image.numpy(), cell, rows, cols, np.logical_or)
     empty = int(np.count_nonzero(has_image & ~has_depth))
     warn_empty_cells(index, empty, int(np.count_nonzero(has_image)))
     return empty
+
+
+def _cell_reduce(values: np.ndarray, cell: int, rows: int, cols: int, ufunc) -> np.ndarray:
+    """`(rows, cols)`: `ufunc` reduced over each `cell x cell` block of `values` (`(H, W)`)."""
+    per_row = ufunc.reduce(values[: rows * cell, : cols * cell].reshape(rows, cell, cols * cell), axis=1)
+    return ufunc.reduce(per_row.reshape(rows, cols, cell), axis=2)
 
 
 def warn_empty_cells(index: int, empty: int, total: int) -> None:

@@ -17,6 +17,9 @@ from .depth_geometry import align_depth
 from .depth_inputs import DepthProcessorMixin, report_empty_cells
 from .image_inputs import as_rgb_images
 
+# The image processor settings that move pixels, which the depth maps follow.
+GEOMETRY_SETTINGS = ("do_pad", "do_resize", "size", "do_center_crop", "crop_size")
+
 # LLaVA-1.5's vicuna_v1 conversation format: system prompt, " USER: ", " ASSISTANT: ", "</s>" after
 # each answer; an image item becomes "<image>\n" before the text of its turn.
 VICUNA_V1_CHAT_TEMPLATE = (
@@ -124,9 +127,15 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
 
     def _geometry(self, **kwargs) -> dict:
         """The image processor's geometry settings for this call (call kwargs win)."""
-        images_kwargs = self._merge_kwargs(**kwargs)["images_kwargs"]
+        defaults = getattr(self.valid_processor_kwargs, "_defaults", {})
+        sources = (kwargs, kwargs.get("images_kwargs"), kwargs.get("common_kwargs"),
+                   getattr(self, "images_kwargs", None), defaults.get("images_kwargs"), defaults.get("common_kwargs"))
+        # `_merge_kwargs` costs about as much as aligning a map: only run it when a setting can come from
+        # somewhere other than the image processor (the call, or processor-level defaults).
+        named = any(name in source for source in sources if source for name in GEOMETRY_SETTINGS)
+        images_kwargs = self._merge_kwargs(**kwargs)["images_kwargs"] if named else {}
         geometry = {}
-        for name in ("do_pad", "do_resize", "size", "do_center_crop", "crop_size"):
+        for name in GEOMETRY_SETTINGS:
             value = images_kwargs.get(name)
             geometry[name] = value if value is not None else getattr(self.image_processor, name, None)
         return geometry
@@ -143,10 +152,18 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
         geometry = self._geometry(**kwargs)
         aligned = []
         for index, array in enumerate(arrays):
-            depth, on_image = align_depth(torch.from_numpy(array), return_image_mask=True, **geometry)
-            report_empty_cells(depth, on_image, self.patch_size, index)
-            aligned.append(depth.numpy())
-        return np.stack(aligned).astype(np.float32)
+            # `resolve_depth` gives finite maps, valid where > 0: the least value says whether all are.
+            lowest = float(array.min())
+            depth, on_image = align_depth(torch.from_numpy(array), return_image_mask=True, all_valid=lowest > 0,
+                                          **geometry)
+            # A map valid everywhere leaves no token cell of the image empty: every pixel on the image gets
+            # a positive weight of positive depth (1e-30 keeps that product far from float32 underflow).
+            if not lowest > 1e-30:
+                report_empty_cells(depth, on_image, self.patch_size, index)
+            depth = np.ascontiguousarray(depth.numpy())  # a center crop is a view
+            # One image needs no stack (a copy), but depth_values must not share the caller's map.
+            aligned.append(depth.copy() if np.may_share_memory(depth, array) else depth)
+        return aligned[0][None] if len(aligned) == 1 else np.stack(aligned)
 
 
 SDVLMProcessor.register_for_auto_class("AutoProcessor")
