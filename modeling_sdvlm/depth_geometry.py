@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from transformers.image_transforms import get_resize_output_image_size, get_size_with_aspect_ratio
 from transformers.image_utils import ChannelDimension, get_image_size_for_max_height_width
 
-from .depth_encoding import value_range
+from .depth_encoding import matrix_bands, value_range
 
 # An output pixel belongs to the image (not the padding) when at least this share of its
 # resampling weight lies on the image.
@@ -91,13 +91,29 @@ def image_share(height: int, width: int, out_size: tuple[int, int]) -> torch.Ten
 
 @functools.lru_cache(maxsize=32)
 def _padded_geometry(height: int, width: int, out_size: tuple[int, int]) -> tuple:
-    """`(share, floor, dense_divisor)`: the `image_share` (a tensor); the least divisor of a resized
-    valid weight, 1e-12 on the image and `inf` off it (padding), so `weighted / maximum(weight, floor)`
-    is the masked mean on the image and exactly 0 off it in one pass (what a `torch.where` on the mask
-    gives, faster); and that divisor for an all-valid map, whose weight is the share (both numpy)."""
+    """`(share, box, floor, dense_divisor)`: the `image_share` (a tensor); `box`, the slices of the
+    smallest rectangle holding the output pixels on the image; the least divisor of a resized valid
+    weight over the box, 1e-12 on the image and `inf` off it (a scalar 1e-12 when the box is all
+    image, as for every centred pad), so `weighted / maximum(weight, floor)` is the masked mean on
+    the image and exactly 0 off it in one pass; and that divisor for an all-valid map, whose weight
+    is the share (numpy, over the box)."""
     share = _resize(pad_to_square(torch.ones(height, width))[None, None], out_size)[0, 0]
-    floor = torch.where(share >= image_threshold(share), 1e-12, torch.inf)
-    return share, floor.numpy(), torch.maximum(share, floor).numpy()
+    inside = (share >= image_threshold(share)).numpy()
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+    floor = np.where(inside[box], np.float32(1e-12), np.float32(np.inf))
+    divisor = np.maximum(share.numpy()[box], floor)
+    return share, box, np.float32(1e-12) if inside[box].all() else floor, divisor
+
+
+def _divide_on_image(weighted: np.ndarray, divisor: np.ndarray, box: tuple, in_place: bool = False) -> np.ndarray:
+    """`weighted / divisor` over `box`, 0 elsewhere (padding): a new float32 array, or `weighted` itself."""
+    out = weighted if in_place else np.zeros(weighted.shape, np.float32)
+    np.divide(weighted[box], divisor, out=out[box])
+    if in_place:
+        rows, cols = box
+        out[: rows.start], out[rows.stop :], out[:, : cols.start], out[:, cols.stop :] = 0, 0, 0, 0
+    return out
 
 
 # Output pixels per matrix product of `_BandedResize`: larger blocks mean fewer calls but more zero
@@ -116,20 +132,6 @@ def _axis_weights(length: int, out_length: int) -> np.ndarray:
     return weights
 
 
-def _bands(weights: np.ndarray) -> tuple[tuple[int, int], list]:
-    """The outputs `[first, last)` with any weight, and their blocks of `RESIZE_BLOCK` as `(start,
-    stop, lo, hi, block)`: outputs `first + [start, stop)` weigh only inputs `[lo, hi)`, by `block`."""
-    weighted = np.flatnonzero(weights.any(axis=1))
-    first, last = int(weighted[0]), int(weighted[-1]) + 1
-    bands = []
-    for start in range(0, last - first, RESIZE_BLOCK):
-        block = weights[first + start : min(first + start + RESIZE_BLOCK, last)]
-        inputs = np.flatnonzero(block.any(axis=0))
-        lo, hi = int(inputs[0]), int(inputs[-1]) + 1
-        bands.append((start, start + len(block), lo, hi, np.ascontiguousarray(block[:, lo:hi])))
-    return (first, last), bands
-
-
 class _BandedResize:
     """`_resize` of one `(H, W)` map, or of its centred pad-to-square, as two banded matrix products.
 
@@ -146,8 +148,15 @@ class _BandedResize:
         side_h, side_w = (max(height, width),) * 2 if pad else (height, width)
         top, left = (side_h - height) // 2, (side_w - width) // 2
         self.out_size = out_size
-        self.rows, self.row_bands = _bands(_axis_weights(side_h, out_size[0])[:, top : top + height])
-        self.cols, self.col_bands = _bands(_axis_weights(side_w, out_size[1])[:, left : left + width])
+        rows = _axis_weights(side_h, out_size[0])[:, top : top + height]
+        cols = _axis_weights(side_w, out_size[1])[:, left : left + width]
+        self.rows, self.row_bands = matrix_bands(rows, RESIZE_BLOCK)
+        self.cols, self.col_bands = matrix_bands(cols, RESIZE_BLOCK)
+        # A resize's outputs between the first and last weighted ones all have weight (its support is
+        # contiguous), so the bands cover them all and `__call__` may leave its width pass uninitialised.
+        for (first, last), bands in ((self.rows, self.row_bands), (self.cols, self.col_bands)):
+            if sum(stop - start for start, stop, *_ in bands) != last - first:
+                raise RuntimeError(f"resize weights {height}x{width} -> {out_size} are not contiguous")
         # The width pass multiplies by the transposed blocks: `(H, hi - lo) @ (hi - lo, outputs)`.
         self.col_bands = [(start, stop, lo, hi, block.T.copy()) for start, stop, lo, hi, block in self.col_bands]
 
@@ -205,15 +214,14 @@ def masked_resize(depth: torch.Tensor, out_size: tuple[int, int], pad: bool = Fa
         (resized,) = resize(array)
         if padded_from is None:
             return torch.from_numpy(resized), None
-        share, _, divisor = _padded_geometry(*padded_from, tuple(out_size))
-        return torch.from_numpy(np.divide(resized, divisor, out=resized)), share  # a new array: in place
+        share, box, _, divisor = _padded_geometry(*padded_from, tuple(out_size))
+        return torch.from_numpy(_divide_on_image(resized, divisor, box, in_place=True)), share  # ours: a new array
     resized, weight = resize(array, torch.sign(depth).numpy())  # the valid mask, 1 or 0: depth is >= 0
     # Where no valid pixel weighs (weight 0) the weighted depth is 0 too (a non-negative kernel): 0 / floor = 0.
     if padded_from is None:
-        share, floor = None, np.float32(1e-12)
-    else:
-        share, floor, _ = _padded_geometry(*padded_from, tuple(out_size))
-    return torch.from_numpy(resized / np.maximum(weight, floor, out=weight)), share
+        return torch.from_numpy(resized / np.maximum(weight, np.float32(1e-12), out=weight)), None
+    share, box, floor, _ = _padded_geometry(*padded_from, tuple(out_size))
+    return torch.from_numpy(_divide_on_image(resized, np.maximum(weight[box], floor, out=weight[box]), box)), share
 
 
 @functools.lru_cache(maxsize=32)

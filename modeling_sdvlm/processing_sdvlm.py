@@ -154,11 +154,12 @@ class SDVLMProcessor(DepthProcessorMixin, LlavaProcessor):
         for index, array in enumerate(arrays):
             # `resolve_depth` gives finite maps, valid where > 0: the least value says whether all are.
             lowest = float(array.min())
-            depth, on_image = align_depth(torch.from_numpy(array), return_image_mask=True, all_valid=lowest > 0,
-                                          **geometry)
             # A map valid everywhere leaves no token cell of the image empty: every pixel on the image gets
             # a positive weight of positive depth (1e-30 keeps that product far from float32 underflow).
-            if not lowest > 1e-30:
+            report = not lowest > 1e-30
+            depth = align_depth(torch.from_numpy(array), return_image_mask=report, all_valid=lowest > 0, **geometry)
+            if report:
+                depth, on_image = depth
                 report_empty_cells(depth, on_image, self.patch_size, index)
             depth = np.ascontiguousarray(depth.numpy())  # a center crop is a view
             # One image needs no stack (a copy), but depth_values must not share the caller's map.

@@ -64,7 +64,8 @@ def pool_depth_to_tokens(arrays, image_grid_thw, merge_size: int) -> np.ndarray:
             raise ValueError(f"image {index} has {frames} temporal groups; depth is supported for still images only")
         rows, cols = grid_h // merge_size, grid_w // merge_size
         height, width = array.shape
-        means, _ = area_pool_depth(torch.from_numpy(array), uniform_edges(height, rows), uniform_edges(width, cols))
+        means, _ = area_pool_depth(torch.from_numpy(array), uniform_edges(height, rows), uniform_edges(width, cols),
+                                   finite=True)
         warn_empty_cells(index, int((means == 0).sum()), rows * cols)
         pooled.append(means.flatten())
     return torch.cat(pooled).numpy()
