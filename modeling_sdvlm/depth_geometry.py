@@ -121,14 +121,16 @@ def _divide_on_image(weighted: np.ndarray, divisor: np.ndarray, box: tuple, in_p
 RESIZE_BLOCK = 16
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)
 def _axis_weights(length: int, out_length: int) -> np.ndarray:
     """`(out_length, length)` float32: the weights `_resize` gives each input pixel along one axis,
-    read off torch by resizing the identity (so they are its own values), 512 rows at a time."""
+    read off torch by resizing the identity (so they are its own values), 512 of its rows at a time."""
     weights = np.empty((out_length, length), np.float32)
     for start in range(0, length, 512):
-        eye = torch.eye(length)[start : start + 512, None, None, :]
-        weights[:, start : start + len(eye)] = _resize(eye, (1, out_length))[:, 0, 0].T.numpy()
+        pixels = torch.arange(start, min(start + 512, length))
+        eye = torch.zeros(len(pixels), 1, 1, length)
+        eye[torch.arange(len(pixels)), 0, 0, pixels] = 1.0
+        weights[:, start : start + len(pixels)] = _resize(eye, (1, out_length))[:, 0, 0].T.numpy()
     return weights
 
 
