@@ -47,6 +47,9 @@ METRIC_ESTIMATOR_MODEL_TYPES = ("zoedepth", "glpn", "depth_pro")
 # (3e38 overflows the pooling to inf and the logits to NaN).
 MIN_METRIC_DEPTH = 1e-4
 MAX_METRIC_DEPTH = 1e4
+# The float32 inverse of the floor: an inverted metric map whose values stay below it has no valid
+# depth below the floor.
+_INVERSE_OF_MIN_METRIC = float(np.float32(1.0) / np.float32(MIN_METRIC_DEPTH))
 # Relative inverse depth has no unit; this only keeps float32 pooling far from overflow.
 MAX_INVERSE_DEPTH = 1e12
 # PIL modes holding a measurement: 16/32-bit integers (millimetres) and 32-bit float.
@@ -218,13 +221,20 @@ def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", ind
     if finite and low > 0:  # dense (the common case: estimated depth): no masks
         check_plausible(low, high, index, kind)
         return np.float32(1.0) / array if invert else array.astype(np.float32, copy=False)
-    _check_valid_depth(array, index, kind, low, high)
     if finite and invert and array.dtype == np.float32:
-        # Holes (0) invert to inf, set back to 0 in place: two vectorised passes, no masked division.
+        # Holes (0) invert to inf, set back to 0 in place: two vectorised passes, no masked division
+        # (-0.0, which passes as a hole, inverts to -inf).
         with np.errstate(divide="ignore"):
             inverse = np.reciprocal(array)
-        torch.from_numpy(inverse).nan_to_num_(posinf=0.0)
+        torch.from_numpy(inverse).nan_to_num_(posinf=0.0, neginf=0.0)
+        # The inverse's maximum checks the valid depth in one pass: below 1 / MIN_METRIC_DEPTH (rounded)
+        # every valid meter is >= MIN_METRIC_DEPTH (rounding is monotonic), above 0 a pixel is valid.
+        if 0 < float(inverse.max()) < _INVERSE_OF_MIN_METRIC:
+            check_plausible(MIN_METRIC_DEPTH, high, index, kind)
+        else:  # no valid pixel, or one below the floor: the checks that name it
+            _check_valid_depth(array, index, kind, low, high)
         return inverse
+    _check_valid_depth(array, index, kind, low, high)
     if finite and array.dtype == np.float32 and not invert:  # holes are already 0
         return array
     valid = np.isfinite(array) & (array > 0)

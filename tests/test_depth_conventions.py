@@ -147,6 +147,21 @@ def test_metric_model_refuses_relative_depth_and_names_the_estimator(metric_pair
     assert out["depth_values"].max() == pytest.approx(float(estimated.max()), rel=0.05)
 
 
+def test_inverting_holes_and_the_floor_check():
+    # -0.0 passes as a hole: it inverts to -inf, which must become 0 like +0.0's inf (was -3.4e38).
+    holes = np.array([[2.0, -0.0, 0.0, 4.0]], np.float32)
+    assert to_model_depth(holes, "inverse", "metric").tolist() == [[0.5, 0.0, 0.0, 0.25]]
+    # The one-pass check on the inverse still refuses a valid pixel just below the floor (1e-4 m) and
+    # a map of holes only, with the messages of the full check.
+    below = np.array([[0.0, np.nextafter(np.float32(1e-4), np.float32(0)), 1.0]], np.float32)
+    with pytest.raises(ValueError, match="metric depth from 0.0001 to 1 m, outside the plausible"):
+        to_model_depth(below, "inverse", "metric")
+    at_floor = np.array([[0.0, 1e-4, 1.0]], np.float32)
+    assert to_model_depth(at_floor, "inverse", "metric")[0, 1] == np.float32(1.0) / np.float32(1e-4)
+    with pytest.raises(ValueError, match="has no valid pixel"):
+        to_model_depth(np.zeros((2, 2), np.float32), "inverse", "metric")
+
+
 def test_relative_estimate_feeds_an_inverse_model_as_it_is():
     relative, relative_processor = tiny_depth_estimator()
     processor = build_tiny_processor(texts=["How far is the chair?"], image_size=32, patch_size=8,
