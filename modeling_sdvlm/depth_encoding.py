@@ -117,10 +117,10 @@ def pool_depth_cells(depth: torch.Tensor, cell: int) -> torch.Tensor:
         `(num_images, height // cell, width // cell)` float32; 0 where a block has no valid pixel.
     """
     depth = depth.to(torch.float32)
-    # Fast path, the common case: every pixel finite and > 0 (one reduction). Then every block's
-    # masked mean is its plain mean; bit-identical to `masked_pool_depth_cells` (the valid share of a
-    # full block is exactly 1.0). avg_pool2d takes the maps as the channels of one (C, H, W) input.
-    lowest, highest = value_range(depth)
+    # Fast path, the common case: every pixel finite and > 0. Then every block's masked mean is its
+    # plain mean; bit-identical to `masked_pool_depth_cells` (the valid share of a full block is
+    # exactly 1.0). avg_pool2d takes the maps as the channels of one (C, H, W) input.
+    lowest, highest = depth_extremes(depth)
     if lowest > 0 and highest < math.inf:  # False for NaN too
         return F.avg_pool2d(depth, cell)
     return masked_pool_depth_cells(depth, cell)
@@ -138,6 +138,13 @@ def masked_pool_depth_cells(depth: torch.Tensor, cell: int) -> torch.Tensor:
     pooled = F.avg_pool2d(torch.stack([depth, valid], dim=1), cell)
     sums, shares = pooled[:, 0], pooled[:, 1]
     return torch.where(shares > 0, sums / shares.clamp(min=1e-12), 0.0)
+
+
+def depth_extremes(values: torch.Tensor) -> tuple[float, float]:
+    """`(min, max)` of a tensor in the model's depth path (NaN when it holds one). amin and amax, not
+    `value_range`: inside a forward pass every kernel not run recently is cold, and these two are the
+    ones `check_depth_values` and `fill_empty_cells` run (measured: numpy's reductions there cost 6x)."""
+    return float(values.amin()), float(values.amax())
 
 
 def value_range(depth: torch.Tensor) -> tuple[float, float]:
@@ -307,15 +314,12 @@ def fill_empty_cells(grid: torch.Tensor) -> torch.Tensor:
     if grid.numel() and float(grid.amin()) > 0:  # every cell valid (the common case): one reduction, False for NaN
         return grid
     dims = tuple(range(1, grid.dim()))
-    cell_valid = grid > 0
-    valid_cells = cell_valid.sum(dim=dims)
-    if not bool(valid_cells.all()):
-        index = int((valid_cells == 0).nonzero()[0, 0])
-        raise ValueError(f"depth map {index} has no valid pixel (all values are 0 or non-finite)")
-    if bool(cell_valid.all()):
-        return grid
-    image_mean = grid.sum(dim=dims) / valid_cells
-    return torch.where(cell_valid, grid, image_mean.view(-1, *([1] * len(dims))))
+    cell_valid = grid > 0  # here some cell is not (or the grid is empty)
+    valid_cells = cell_valid.sum(dim=dims, keepdim=True)
+    counts = valid_cells.view(-1).tolist()
+    if 0 in counts:
+        raise ValueError(f"depth map {counts.index(0)} has no valid pixel (all values are 0 or non-finite)")
+    return torch.where(cell_valid, grid, grid.sum(dim=dims, keepdim=True) / valid_cells)
 
 
 def normalize_depth(grid: torch.Tensor, normalization: str, scale: float) -> torch.Tensor:
@@ -325,10 +329,12 @@ def normalize_depth(grid: torch.Tensor, normalization: str, scale: float) -> tor
         grid: `(num_images, ...)` pooled depth with every cell valid.
     """
     if normalization == "minmax":
-        rows = grid.flatten(1)
-        low, high = torch.aminmax(rows, dim=1, keepdim=True)
+        rows = grid if grid.dim() == 2 else grid.flatten(1)
+        # amin / amax: the kernels the depth path's checks just ran (warm), unlike aminmax's.
+        low, high = rows.amin(dim=1, keepdim=True), rows.amax(dim=1, keepdim=True)
         # In place on the fresh difference: the roundings of `(grid - low) / (high - low + eps) * scale`.
-        return (rows - low).div_(high - low + MINMAX_EPS).mul_(scale).view(grid.shape)
+        rows = (rows - low).div_(high - low + MINMAX_EPS).mul_(scale)
+        return rows if grid.dim() == 2 else rows.view(grid.shape)
     if normalization != "none":
         raise ValueError(f"depth_normalization must be 'minmax' or 'none', got {normalization!r}")
     return grid * scale
@@ -381,14 +387,13 @@ def encode_token_depths(values: torch.Tensor, counts: list[int], config) -> list
         Per image its `(count, text_config.hidden_size)` float32 encoding.
     """
     values = values.to(torch.float32)
-    lowest, highest = value_range(values)
+    lowest, highest = depth_extremes(values)
     if lowest > 0 and highest < math.inf and len(set(counts)) == 1:
         # The common case, every token valid and images of one size: one row per image, no per-image ops.
         depth = normalize_depth(values.view(len(counts), -1), config.depth_normalization, config.depth_scale)
-    else:
-        depth = torch.cat([token_depth(image, config, index) for index, image in enumerate(values.split(counts))])
-    encoding = config_depth_encoding(depth.view(1, -1), config)[0]
-    return list(encoding.split(counts))
+        return list(config_depth_encoding(depth, config).unbind(0))
+    depth = torch.cat([token_depth(image, config, index) for index, image in enumerate(values.split(counts))])
+    return list(config_depth_encoding(depth[None], config)[0].split(counts))
 
 
 def add_depth_encoding(features: list[torch.Tensor], encodings, skip_first: int = 0) -> list[torch.Tensor]:
@@ -414,6 +419,7 @@ __all__ = [
     "area_pool_depth",
     "area_pool_depth_grids",
     "config_depth_encoding",
+    "depth_extremes",
     "depth_positional_encoding",
     "encode_token_depth",
     "encode_token_depths",

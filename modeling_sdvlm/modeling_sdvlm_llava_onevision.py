@@ -11,6 +11,8 @@ checkpoint loads with no missing or unexpected keys, and without depth the model
 what the plain class computes.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
@@ -19,7 +21,7 @@ from transformers.models.llava_onevision.modeling_llava_onevision import image_s
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
 
 from .configuration_sdvlm_llava_onevision import SDVLMLlavaOnevisionConfig
-from .depth_encoding import add_depth_encoding, config_depth_encoding, fill_empty_cells, normalize_depth
+from .depth_encoding import add_depth_encoding, config_depth_encoding, depth_extremes, fill_empty_cells, normalize_depth
 from .depth_inputs import check_depth_values
 from .depth_plumbing import DepthGenerationMixin, depth_generation_forward, depth_model_forward, register_depth_family
 from .llava_depth import LlavaDepthModelMixin
@@ -30,6 +32,17 @@ _PACK_CHANNELS = 3
 _PACKING_CACHE_SIZE = 256
 # The probe's second channel, frac(cell number * this): a different value for neighbouring cells.
 _PROBE_STEP = 0.6180339887
+
+
+def _valid_cells(cells: torch.Tensor) -> torch.Tensor:
+    """`cells` with non-finite values set to 0 (no depth), or a ValueError when one is negative."""
+    lowest, highest = depth_extremes(cells)
+    if lowest >= 0 and highest < math.inf:  # the common case (False for NaN): nothing to replace
+        return cells
+    cells = torch.nan_to_num(cells, nan=0.0, posinf=0.0, neginf=0.0)
+    if bool((cells < 0).any()):
+        raise ValueError("depth_values have negative values; depth must be >= 0 (0 marks no valid pixel)")
+    return cells
 
 
 def _needs_tiling(image_sizes, batch_num_images) -> list[bool]:
@@ -76,9 +89,9 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         """Each image's pooled depth in the order of its packed visual tokens, one row per image.
 
         The per-tile patch cells are packed by OneVision's own `pack_image_features` (`_depth_packing`):
-        where packing only moves cells (no downsampling), by its cached gather of the cells; where it
-        downsamples (bilinear), by packing depth and validity with the features' weights, so a token's
-        depth is the weighted mean of its valid cells.
+        where packing only moves cells (no downsampling), by its cached gather of the cells (only the
+        gathered cells are checked); where it downsamples (bilinear), by packing depth and validity with
+        the features' weights, so a token's depth is the weighted mean of its valid cells.
 
         Args:
             depth_values: `(num_images, max_tiles, grid, grid)` as the processor returns it (padded
@@ -95,15 +108,19 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         """
         if torch.is_tensor(depth_values):
             check_depth_values(depth_values, self.config.depth_convention)  # float, in its convention, plausible
-        counts, gathers = self._depth_packing(image_sizes, vision_aspect_ratio, batch_num_images, num_extra_tokens)
-        cells = self._depth_cells(depth_values, counts)
-        cells = cells.to(device=self.image_newline.device, dtype=torch.float32)
-        cells = torch.nan_to_num(cells, nan=0.0, posinf=0.0, neginf=0.0).flatten(1)
-        if bool((cells < 0).any()):
-            raise ValueError("depth_values have negative values; depth must be >= 0 (0 marks no valid pixel)")
+        padded = torch.is_tensor(depth_values) and depth_values.dim() == 4
+        counts, gathers = self._depth_packing(
+            image_sizes, vision_aspect_ratio, batch_num_images, num_extra_tokens,
+            depth_values.shape[1] if padded else None,
+        )
+        self._check_depth_tiles(depth_values, counts)
+        depth_values = depth_values.to(device=self.image_newline.device, dtype=torch.float32)
         if gathers is not None:
-            index, not_visual, lengths = gathers
-            return F.pad(cells.flatten(), (1, 0))[index], not_visual, lengths
+            index, keep, not_visual, lengths = gathers
+            return _valid_cells(depth_values.flatten()[index] * keep), not_visual, lengths
+        if padded:  # the real tiles of every image, batch padding dropped
+            depth_values = torch.cat([image[:count] for image, count in zip(depth_values, counts)])
+        cells = _valid_cells(depth_values.flatten(1))
         channels = torch.stack([cells, (cells > 0).to(torch.float32), torch.ones_like(cells)], dim=-1)
         if num_extra_tokens:
             channels = F.pad(channels, (0, 0, num_extra_tokens, 0))
@@ -117,10 +134,13 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         rows = torch.where(weight > 0, weighted / weight.clamp(min=1e-12), 0.0)
         return rows, (is_visual < 0.5).nonzero(as_tuple=True), lengths.tolist()
 
-    def _depth_packing(self, image_sizes, vision_aspect_ratio: str, batch_num_images, num_extra_tokens: int):
-        """`(tiles per image, gathers)`: `gathers` is `(index, not_visual, lengths)` where packing only moves
-        cells, `index` `(num_images, max_tokens)` picking each token's cell from the batch's cells flattened
-        behind one 0 (where newline, CLS and row-padding tokens point); None where it downsamples.
+    def _depth_packing(self, image_sizes, vision_aspect_ratio: str, batch_num_images, num_extra_tokens: int,
+                       max_tiles: int | None):
+        """`(tiles per image, gathers)`: `gathers` is `(index, keep, not_visual, lengths)` where packing only
+        moves cells, `index` `(num_images, max_tokens)` picking each token's cell from the flattened
+        `depth_values` (`(num_images, max_tiles, grid, grid)`, or `(total_tiles, grid, grid)` when `max_tiles`
+        is None) and `keep` 0.0 where a token is not visual (newline, CLS, row padding), else 1.0; None where
+        packing downsamples.
 
         Both depend on the geometry only (image sizes, tiling, packing settings): they are found once per
         geometry, by OneVision's own `pack_image_features` (`_image_packing`), and kept on the model.
@@ -129,7 +149,7 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         tiled = _needs_tiling(sizes, batch_num_images)
         vision, device = self.config.vision_config, self.image_newline.device
         key = (vision.image_size, vision.patch_size, str(self.config.image_grid_pinpoints), vision_aspect_ratio,
-               num_extra_tokens, device, tuple(map(tuple, sizes.tolist())), tuple(tiled))
+               num_extra_tokens, max_tiles, device, tuple(map(tuple, sizes.tolist())), tuple(tiled))
         cache = self.__dict__.setdefault("_depth_packings", {})
         if key not in cache:
             if len(cache) >= _PACKING_CACHE_SIZE:
@@ -139,10 +159,13 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
             gathers = None
             if all(index is not None for index in indices):
                 cells = (vision.image_size // vision.patch_size) ** 2
-                starts = [sum(counts[:image]) * cells for image in range(len(counts))]
-                index = pad_sequence([torch.where(index > 0, index + start, 0) for index, start in zip(indices, starts)],
-                                     batch_first=True).to(device)
-                gathers = index, (index == 0).nonzero(as_tuple=True), [len(index) for index in indices]
+                starts = [(image * max_tiles if max_tiles else sum(counts[:image])) * cells for image in range(len(counts))]
+                # 1-based cells, 0 = none: shifted to the image's first cell, 0 (kept at 0, masked) elsewhere
+                index = pad_sequence([torch.where(index > 0, index - 1 + start, 0) for index, start in zip(indices, starts)],
+                                     batch_first=True)
+                keep = pad_sequence([(index > 0).to(torch.float32) for index in indices], batch_first=True)
+                gathers = (index.to(device), keep.to(device), (keep == 0).nonzero(as_tuple=True),
+                           [len(index) for index in indices])
             cache[key] = list(counts), gathers
         return cache[key]
 
@@ -166,8 +189,9 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         copies = torch.equal(packed, F.pad(probe, (0, 0, 1, 0))[index])  # row 0: newline and CLS tokens hold 0
         return count, index if copies else None
 
-    def _depth_cells(self, depth_values, counts: list[int]) -> torch.Tensor:
-        """`(total_tiles, grid, grid)`: the real tiles of every image (`counts` per image), batch padding dropped."""
+    def _check_depth_tiles(self, depth_values, counts: list[int]) -> None:
+        """Raise naming the mismatch unless `depth_values` holds the tiles of every image (`counts` per image):
+        `(num_images, max_tiles, grid, grid)` (batch padding ignored) or `(total_tiles, grid, grid)`."""
         grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
         if not torch.is_tensor(depth_values) or depth_values.dim() not in (3, 4):
             shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
@@ -186,7 +210,7 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
                     f"wrong number of depth tiles: {depth_values.shape[0]} for {sum(counts)} image tiles "
                     f"(per image: {counts})"
                 )
-            return depth_values
+            return
         if depth_values.shape[0] != len(counts):
             raise ValueError(f"wrong number of depth maps: {depth_values.shape[0]} depth maps for {len(counts)} images")
         if depth_values.shape[1] < max(counts):
@@ -194,7 +218,6 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
                 f"depth_values hold {depth_values.shape[1]} tiles per image but image "
                 f"{counts.index(max(counts))} has {max(counts)} tiles"
             )
-        return torch.cat([image[:count] for image, count in zip(depth_values, counts)])
 
     @merge_with_config_defaults
     @can_return_tuple

@@ -38,8 +38,9 @@ QWEN_CHAT_TEMPLATE = (
 
 
 def image_token_counts(image_grid_thw: torch.Tensor, merge_size: int) -> list[int]:
-    """Visual tokens per image: `t * h * w / merge_size^2` for each `(t, h, w)` row."""
-    return (image_grid_thw.prod(-1) // merge_size**2).tolist()
+    """Visual tokens per image: `t * h * w / merge_size^2` for each `(t, h, w)` row (in Python: one tensor op,
+    where every op of the depth path costs a cold kernel inside a forward pass)."""
+    return [frames * height * width // merge_size**2 for frames, height, width in image_grid_thw.tolist()]
 
 
 def pool_depth_to_tokens(arrays, image_grid_thw, merge_size: int) -> np.ndarray:

@@ -249,8 +249,10 @@ def test_cached_packing_gathers_exactly_what_packing_the_cells_gives(vision_aspe
                       depth=depth, return_tensors="pt", padding=True)
     arguments = (batch["depth_values"], batch["image_sizes"], vision_aspect_ratio)
     rows, not_visual, lengths = model.depth_token_values(*arguments)
-    counts, cached = model._depth_packing(batch["image_sizes"], vision_aspect_ratio, None, 0)
+    counts, cached = model._depth_packing(batch["image_sizes"], vision_aspect_ratio, None, 0, batch["depth_values"].shape[1])
     assert (cached is not None) == gathers and counts == model.tiles_per_image(batch["image_sizes"])
+    tiles = torch.cat([image[:count] for image, count in zip(batch["depth_values"], counts)])  # (total_tiles, ...)
+    assert torch.equal(model.depth_token_values(tiles, *arguments[1:])[0], rows)
     monkeypatch.setattr(type(model), "_depth_packing", lambda self, *args: (counts, None))
     packed_rows, packed_not_visual, packed_lengths = model.depth_token_values(*arguments)
     assert torch.equal(rows, packed_rows) and lengths == packed_lengths
