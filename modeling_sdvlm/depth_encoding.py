@@ -73,10 +73,10 @@ def depth_positional_encoding(depth: torch.Tensor, dim: int, base: float = 10000
     angles = depth.to(torch.float32).unsqueeze(-1) * _frequencies(dim, float(base), depth.device)
     sin, cos = angles.sin(), angles.cos()
     if angles.device.type in ("cpu", "cuda"):
-        # Interleave sin, cos as the (real, imag) pairs of a complex tensor: the same values as
-        # `torch.stack((sin, cos), dim=-1)` (both are plain copies) at a fraction of the cost (a
-        # last-axis stack is a slow strided copy on CPU: ~6x slower for LLaVA-1.5's 576 x 4096).
-        return torch.view_as_real(torch.complex(sin, cos)).flatten(-2)
+        # Interleave sin, cos as the (real, imag) pairs of a complex tensor, read back as float32: the
+        # same values as `torch.stack((sin, cos), dim=-1)` (both are plain copies) at a fraction of the
+        # cost (a last-axis stack is a slow strided copy on CPU: ~6x slower for LLaVA-1.5's 576 x 4096).
+        return torch.complex(sin, cos).view(torch.float32)
     # stack on a new last axis then flatten: (.., half, 2) -> sin, cos interleaved.
     return torch.stack((sin, cos), dim=-1).flatten(-2)
 
