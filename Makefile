@@ -28,6 +28,7 @@ space: install
 
 bench: install
 	$(PY) benchmarks/bench_dpe.py
+	$(PY) benchmarks/bench_depth_in_situ.py
 	$(PY) benchmarks/bench_depth_processor.py
 	$(PY) benchmarks/bench_metric.py
 	$(PY) benchmarks/bench_synthetic.py
