@@ -13,6 +13,8 @@ A family's `forward`s are built by `depth_plumbing` around `QwenDepthModelMixin.
 plain forward hands `**kwargs` on to the language model.
 """
 
+import functools
+
 import numpy as np
 import torch
 from transformers.feature_extraction_utils import BatchFeature
@@ -56,7 +58,9 @@ def pool_depth_to_tokens(arrays, image_grid_thw, merge_size: int) -> np.ndarray:
         `(num_image_tokens,)` float32, images concatenated, each a raster over its token grid;
         0 where a token's pixels hold no valid depth (reported, naming the image).
     """
-    grids = torch.as_tensor(np.asarray(image_grid_thw)).tolist()
+    # Small steps in numpy, and the token grid's edges cached: beside the image processor each torch op
+    # costs tens of microseconds.
+    grids = np.asarray(image_grid_thw).tolist()
     if len(grids) != len(arrays):
         raise ValueError(f"wrong number of depth maps: got {len(arrays)} for {len(grids)} images")
     pooled = []
@@ -64,12 +68,17 @@ def pool_depth_to_tokens(arrays, image_grid_thw, merge_size: int) -> np.ndarray:
         if frames != 1:
             raise ValueError(f"image {index} has {frames} temporal groups; depth is supported for still images only")
         rows, cols = grid_h // merge_size, grid_w // merge_size
-        height, width = array.shape
-        means, _ = area_pool_depth(torch.from_numpy(array), uniform_edges(height, rows), uniform_edges(width, cols),
-                                   finite=True)
-        warn_empty_cells(index, int((means == 0).sum()), rows * cols)
-        pooled.append(means.flatten())
-    return torch.cat(pooled).numpy()
+        means, _ = area_pool_depth(torch.from_numpy(array), *_token_edges(*array.shape, rows, cols), finite=True)
+        means = means.numpy().reshape(-1)
+        warn_empty_cells(index, int(np.count_nonzero(means == 0)), rows * cols)
+        pooled.append(means)
+    return pooled[0] if len(pooled) == 1 else np.concatenate(pooled)
+
+
+@functools.lru_cache(maxsize=32)
+def _token_edges(height: int, width: int, rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source-pixel edges of a `rows x cols` token grid over an `height x width` map (read-only)."""
+    return uniform_edges(height, rows), uniform_edges(width, cols)
 
 
 def check_depth_values(depth_values, image_grid_thw, merge_size: int) -> list[int]:
