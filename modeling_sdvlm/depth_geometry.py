@@ -51,7 +51,22 @@ def pad_to_square(depth: torch.Tensor) -> torch.Tensor:
 
 def resize_output_size(height: int, width: int, size) -> tuple[int, int]:
     """The `(height, width)` a transformers image processor resizes an image of this size to."""
-    shortest, longest = _read(size, "shortest_edge"), _read(size, "longest_edge")
+    names = ("shortest_edge", "longest_edge", "max_height", "max_width", "height", "width")
+    settings = tuple(_read(size, name) for name in names)
+    try:
+        output = _resize_output_size(height, width, *settings)
+    except TypeError:  # an unhashable setting (a list): not cached
+        output = _resize_output_size.__wrapped__(height, width, *settings)
+    if output is None:
+        raise ValueError(
+            f"unsupported image processor size {size!r}: need shortest_edge, height/width or max_height/max_width"
+        )
+    return output
+
+
+@functools.lru_cache(maxsize=64)
+def _resize_output_size(height, width, shortest, longest, max_height, max_width, size_height, size_width):
+    """`resize_output_size` from the size's settings (None: unsupported), once per image size and settings."""
     if shortest and longest:
         return tuple(get_size_with_aspect_ratio((height, width), shortest, longest))
     if shortest:
@@ -61,14 +76,11 @@ def resize_output_size(height: int, width: int, size) -> tuple[int, int]:
                 probe, size=shortest, default_to_square=False, input_data_format=ChannelDimension.FIRST
             )
         )
-    if _read(size, "max_height") and _read(size, "max_width"):
-        max_height, max_width = _read(size, "max_height"), _read(size, "max_width")
+    if max_height and max_width:
         return tuple(get_image_size_for_max_height_width((height, width), max_height, max_width))
-    if _read(size, "height") and _read(size, "width"):
-        return (_read(size, "height"), _read(size, "width"))
-    raise ValueError(
-        f"unsupported image processor size {size!r}: need shortest_edge, height/width or max_height/max_width"
-    )
+    if size_height and size_width:
+        return (size_height, size_width)
+    return None
 
 
 def image_threshold(image_share: torch.Tensor) -> float:
@@ -246,6 +258,8 @@ def center_crop(depth: torch.Tensor, crop_size) -> torch.Tensor:
     """Center-crop `(H, W)` as transformers' image processors do (zero-padding when the crop is larger)."""
     crop_height, crop_width = _read(crop_size, "height"), _read(crop_size, "width")
     height, width = depth.shape
+    if (crop_height, crop_width) == (height, width):  # LLaVA-1.5's: the resize already gave the crop size
+        return depth
     if crop_width > width or crop_height > height:
         pad_left = (crop_width - width) // 2 if crop_width > width else 0
         pad_top = (crop_height - height) // 2 if crop_height > height else 0
