@@ -84,6 +84,8 @@ _NON_LENGTH_WORDS = frozenset(
     grams kilogram kilograms kg kgs lb lbs pound pounds liter liters litre litres fps frame frames""".split()
 )
 _NON_LENGTH_SYMBOLS = ("%", "°", "^", "²", "³")
+# The words `clean_answer` tests an answer's words against.
+KEY_WORDS = _TAG_WORDS | _NON_LENGTH_WORDS
 
 
 def _number_before(text: str, start: int, at: int, power: bool) -> re.Match | None:
@@ -139,6 +141,8 @@ _OPTION_LINE_RE = re.compile(rf"(?m)^{_OPTION_LINE}")
 # a literal, which the engine finds by a fast string search, where `(?m)^` is tried at every position.
 _LIST_MARKER_AFTER_NEWLINE_RE = re.compile(rf"\n{_LIST_MARKER}")
 _OPTION_LINE_AFTER_NEWLINE_RE = re.compile(rf"(?m)\n{_OPTION_LINE}")
+# Either of them: one scan tells that neither applies beyond the first line (most answers).
+_MARKED_LINE_AFTER_NEWLINE_RE = re.compile(rf"(?m)\n(?:{_LIST_MARKER}|{_OPTION_LINE})")
 # Pixel coordinates "(1000, 360)" and ratios "432 / 720".
 _COORDINATES_RE = re.compile(r"\(\s*\d+\s*,\s*\d+\s*(?:,\s*\d+\s*)?\)")
 _RATIO_RE = re.compile(r"(?=\d)(?<![\w.])\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?(?![\w.])")
@@ -206,16 +210,19 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
         echo = _ECHO_RE.match(text)
         if echo:
             text = text[echo.end() :]
+        marked = _MARKED_LINE_AFTER_NEWLINE_RE.search(text) is not None
         # Two option lines: one of them follows a newline.
-        if _OPTION_LINE_AFTER_NEWLINE_RE.search(text) and len(_OPTION_LINE_RE.findall(text)) >= 2:
+        if marked and _OPTION_LINE_AFTER_NEWLINE_RE.search(text) and len(_OPTION_LINE_RE.findall(text)) >= 2:
             text = _OPTION_LINE_RE.sub(_BLANK, text)
-        if _LIST_MARKER_RE.match(text) or _LIST_MARKER_AFTER_NEWLINE_RE.search(text):
+        if _LIST_MARKER_RE.match(text) or (marked and _LIST_MARKER_AFTER_NEWLINE_RE.search(text)):
             steps_at = _LIST_MARKER_RE.search(text).start()
             text = _LIST_MARKER_RE.sub(_BLANK, text)
     if "(" in text:
         text = _COORDINATES_RE.sub(_BLANK, text)
     blanked: list[str] = []
-    present = (words & _NON_LENGTH_WORDS).union([symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text])
+    present = words & _NON_LENGTH_WORDS
+    if "%" in text or "^" in text or not text.isascii():  # the symbols ASCII text can hold, or any
+        present = present.union([symbol for symbol in _NON_LENGTH_SYMBOLS if symbol in text])
     if present:
         text, blanked = _blank_non_length(text, present)
     non_length = _leading_numbers(blanked) if blanked else frozenset()
@@ -228,4 +235,4 @@ def clean_answer(text: str, words: frozenset[str] | None = None) -> tuple[str, i
     return text, steps_at, non_length
 
 
-__all__ = ["clean_answer", "drop_repeated_lines"]
+__all__ = ["KEY_WORDS", "clean_answer", "drop_repeated_lines"]

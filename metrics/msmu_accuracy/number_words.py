@@ -39,8 +39,9 @@ _RUN_RE = re.compile(rf"{_LEAD}\b{_WORD}(?:{_JOIN}{_WORD})*\b(?:{_TAIL})?", re.I
 _LEAD_BEFORE_RE = re.compile(r"\ban?\s+$", re.IGNORECASE)
 # "a meter", "an inch": the article is the number one when a length unit follows ("3/4 of a meter" is
 # left to the fraction).
+# Led by the literal "a" (the engine scans for it fast), its word boundary and "of " checked behind it.
 _ARTICLE_UNIT_RE = re.compile(
-    r"(?=a)(?<!of )\ban?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
+    r"a(?<!\wa)(?<!of a)n?\s+(?=(?:meter|metre|centimeter|centimetre|millimeter|millimetre|kilometer|kilometre|"
     r"inch|foot|feet|yard|mile)s?\b)",
     re.IGNORECASE,
 )
@@ -188,8 +189,8 @@ def _convert_runs(text: str, present: frozenset[str], lower: bool = False) -> tu
         pieces.append(replaced)
         runs += replaced != match.group(0)
         end = match.end()
-    if not pieces:
-        return text, 0
+    if not runs:
+        return text, 0  # the runs name things ("the two regions"): the text as it is
     pieces.append(text[end:])
     return "".join(pieces), runs
 
@@ -202,13 +203,20 @@ _ASCII_NOT_LETTERS = bytes.maketrans(
 )
 
 
-def answer_words(text: str, lowered: bool = False) -> frozenset[str]:
-    """The lower-case words of a text (`lowered`: it is lower case already): cheap membership tests
-    tell which rewrites can apply at all."""
+# The words `words_to_digits` tests an answer's words against.
+KEY_WORDS = _NUMBER_WORDS | _ARTICLE_UNITS | {"a", "an"}
+
+
+def answer_words(text: str, lowered: bool = False, among: frozenset[str] | None = None) -> frozenset[str]:
+    """The lower-case words of a text (`lowered`: it is lower case already), or only those `among`
+    the words a caller tests for: cheap membership tests tell which rewrites can apply at all. (The
+    parser keeps only its key words: each test then looks at a few words, not all of the answer's.)"""
     text = text if lowered else text.lower()
     if text.isascii():
-        return frozenset(text.encode("ascii").translate(_ASCII_NOT_LETTERS).decode("ascii").split())
-    return frozenset(text.translate(_NOT_LETTERS).split())
+        words = text.encode("ascii").translate(_ASCII_NOT_LETTERS).decode("ascii").split()
+    else:
+        words = text.translate(_NOT_LETTERS).split()
+    return frozenset(words) if among is None else among.intersection(words)
 
 
 def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
@@ -235,4 +243,4 @@ def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
     return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", _SPACES_RE.sub(" ", text)).rstrip()
 
 
-__all__ = ["answer_words", "words_to_digits"]
+__all__ = ["KEY_WORDS", "answer_words", "words_to_digits"]

@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from . import answer_text, number_words, selection
 from .answer_text import clean_answer, drop_repeated_lines
 from .number_words import answer_words, words_to_digits
 from .selection import choose, read_question, same_sentence
@@ -103,11 +104,16 @@ _SET_ASIDE_RE = re.compile(
 )
 # Words of those phrases: a cheap test whether any value can be set aside at all.
 _SET_ASIDE_WORDS = frozenset({"not", "never", "than", "instead", "give", "plus"})
+# Every word the parser tests an answer's words against: the answer's words are kept only among
+# these (a handful per answer), so that each test looks at those, not at every word.
+_KEY_WORDS = answer_text.KEY_WORDS | number_words.KEY_WORDS | selection.KEY_WORDS | _SET_ASIDE_WORDS
 # Dimension names: a text naming two or more of them lists those dimensions (L x W x H).
 _DIMENSION_RE = re.compile(r"\b(length|width|height|depth)\b")
 _ABBREVIATED = frozenset({"ft", "in", "yd", "mi"})
 _LIST_SEPS = frozenset({"x", "*", "by", ",", ", and"})
 _RANGE_SEPS = frozenset({"-", "to", "~", "or"})
+# What can lie between the parts of a compound ("1 m 20 cm", "1 m and 20 cm", "2 ft. 3 in.", "5 ft, 3 in").
+_COMPOUND_GAPS = frozenset({"", "and", ".", ","})
 # Implicit smaller unit after a bare number: "5 feet 3" (inches), "one meter twenty" (cm).
 _IMPLICIT_NEXT = {"ft": "in", "m": "cm"}
 
@@ -122,7 +128,7 @@ def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
         # Q-Spatial's format is an explicit answer: mark it as one.
         text = _SCALAR_RE.sub(r" answer: \1 ", text)
         text = _UNIT_TAG_RE.sub(r" \1 ", text)
-    words = answer_words(text, lowered=True)
+    words = answer_words(text, lowered=True, among=_KEY_WORDS)
     return (*clean_answer(words_to_digits(text, words), words), words)
 
 
@@ -191,7 +197,7 @@ def _tokenize(text: str, words: frozenset[str]) -> list[list]:
         barrier = False
         if gap == "" and sign == "-":
             sign, gap = "", "-"  # "2 -3 m" is a range
-        if gap is not None and not sign:
+        if prev_unit is not None and gap in _COMPOUND_GAPS and not sign:
             extra_unit = _compound(prev_unit, unit, value, gap)
             if extra_unit is None and unit is not None and prev_unit is not None:
                 # "2 ft. 3 in.", "5 ft, 3 in": an abbreviation's period or a comma, explicit next unit.

@@ -21,6 +21,7 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from dataclasses import dataclass
 
 from .categories import MSMU_CATEGORIES, QUALITATIVE_CATEGORIES, QUANTITATIVE_CATEGORIES, canonical_category
@@ -260,12 +261,14 @@ def _score_text(prediction, reference: str, category, rule: Rule) -> dict:
 def _read_once(parse):
     """`parse` with its results kept for the call: the same answer is read once."""
     cache: dict = {}
+    unread = object()  # `parse` returns None for an unreadable answer: that is a result too
 
     def read(text, expect_len=None, noun=None, question=None):
         key = (text, expect_len, noun, question)
-        if key not in cache:
-            cache[key] = parse(text, expect_len, noun, question)
-        return cache[key]
+        found = cache.get(key, unread)
+        if found is unread:
+            found = cache[key] = parse(text, expect_len, noun, question)
+        return found
 
     return read
 
@@ -368,7 +371,11 @@ def _score_all(
     matches: dict = {}
     ref_cache: dict = {}  # references repeat a lot ("yes", "3"): parse each distinct one once
     items = []
-    for index, (prediction, reference, category) in enumerate(zip(predictions, references, categories)):
+    threshold = thresholds[0]
+    per_question = questions if questions is not None else repeat(None)
+    for index, (prediction, reference, category, question_text) in enumerate(
+        zip(predictions, references, categories, per_question)
+    ):
         cached = ref_cache.get((reference, category))
         if cached is None:
             kind = _category_kind(category, reference, parsers["length"], chosen_rule)
@@ -385,10 +392,10 @@ def _score_all(
                 raise ValueError(
                     f"reference at index {index} ({reference!r}, category {category!r}) has no number to score against"
                 )
-            cached = ref_cache[(reference, category)] = (kind, ref)
-        kind, ref = cached
-        label = category or ("qualitative" if kind == "qualitative" else "quantitative")
-        question_text = questions[index] if questions is not None and questions[index] else None
+            label = category or ("qualitative" if kind == "qualitative" else "quantitative")
+            cached = ref_cache[(reference, category)] = (kind, ref, label)
+        kind, ref, label = cached
+        question_text = question_text or None
         if kind == "text":
             items.append(_score_text(prediction, ref, label, chosen_rule))
         elif kind == "qualitative":
@@ -398,7 +405,7 @@ def _score_all(
             noun = asked_noun(question_text) if kind == "count" and question_text else None
             items.append(
                 _score_quantitative(
-                    prediction, ref, kind, label, chosen_rule, thresholds[0], reads[kind], judge, noun, question_text
+                    prediction, ref, kind, label, chosen_rule, threshold, reads[kind], judge, noun, question_text
                 )
             )
     return _aggregate(items, thresholds, return_per_item)
@@ -414,7 +421,9 @@ def _mean(values: list) -> float | None:
 def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: bool) -> dict:
     per_category: dict[str, dict] = {}
     for item in items:
-        entry = per_category.setdefault(item["category"], {"successes": 0, "count": 0, "parse_failures": 0})
+        entry = per_category.get(item["category"])
+        if entry is None:  # not `setdefault`: that builds the new entry for every item
+            entry = per_category[item["category"]] = {"successes": 0, "count": 0, "parse_failures": 0}
         entry["successes"] += item["success"]
         entry["count"] += 1
         entry["parse_failures"] += "_pred" not in item
@@ -437,17 +446,19 @@ def _aggregate(items: list[dict], thresholds: Sequence[float], return_per_item: 
         "success_rate": _mean([item["success"] for item in items]),
         "per_category": per_category,
     }
+    # Unparseable and length-mismatched predictions count as misses, not as missing.
+    deltas = [item.get("_delta", math.inf) for item in quantitative]
     for threshold in thresholds:
-        # Unparseable and length-mismatched predictions count as misses, not as missing.
-        result[f"delta_{threshold!r}"] = _mean([item.get("_delta", math.inf) < threshold for item in quantitative])
+        result[f"delta_{threshold!r}"] = _mean([delta < threshold for delta in deltas])
     result["abs_rel"] = _mean([item["_rel"] for item in parsed if item.get("_rel") is not None])
     # Unreadable and length-mismatched predictions score 0 in MRA.
     result["mra"] = _mean([item.get("_mra", 0.0) for item in quantitative])
-    result["parse_failures"] = sum("_pred" not in item for item in items)
-    result["num_ranges"] = sum(item["_pred"].is_range for item in parsed)
-    result["num_unitless"] = sum(item["_pred"].unitless for item in parsed if item["_kind"] == "length")
+    # Counts by list comprehensions: `sum` over a generator resumes it once per item.
+    result["parse_failures"] = sum(["_pred" not in item for item in items])
+    result["num_ranges"] = sum([item["_pred"].is_range for item in parsed])
+    result["num_unitless"] = sum([item["_pred"].unitless for item in parsed if item["_kind"] == "length"])
     result["ambiguous_share"] = _mean([item["ambiguous"] for item in items])
-    result["judge_calls"] = sum("_asked" in item for item in items)
+    result["judge_calls"] = sum(["_asked" in item for item in items])
     if return_per_item:
         result["items"] = [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
     return result

@@ -1,7 +1,8 @@
 """Several candidate values in one answer: which one is the stated answer, why, and whether that is sure.
 
 A candidate is a group of the tokenizer: [start, end, elements, has_unit, set_aside] over the
-cleaned answer. Filters run in order; each keeps its candidates only when some remain, and the
+cleaned answer, to which `choose` appends the group's numbers (a tuple, compared by several
+filters: computed once). Filters run in order; each keeps its candidates only when some remain, and the
 last filter that narrowed the choice is the reason reported:
 
 0. for lengths, bare numbers that name no length are dropped: counts of things ("2 regions"),
@@ -36,6 +37,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import filterfalse
+from operator import itemgetter
 
 from .number_words import answer_words
 
@@ -54,6 +57,8 @@ _MARKER_AT = {
 _AFTER_IN = frozenset({"total", "summary", "conclusion"})
 _MARKER_WORDS = frozenset(_MARKER_AT)
 _TOTAL_WORDS = frozenset({"total", "all", "altogether"})
+# The words `choose` tests an answer's words against.
+KEY_WORDS = _MARKER_WORDS | _TOTAL_WORDS
 _TOTAL_RE = re.compile(r"\b(?:in\s+total|in\s+all|altogether)\b")
 _TOTAL_GAP = 24
 _BOLD_RE = re.compile(r"\*\*(?=[^*\s])[^*\n]+?\*\*")
@@ -83,6 +88,8 @@ _QUESTION_NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 _PLURAL_RE = re.compile(r"\s+([a-z]{3,}s)\b")
 _NOT_PLURAL = frozenset("is was has does its this thus less across always perhaps seems appears looks measures".split())
 _TRUNCATED_CHARS = 200
+# Fields of a candidate, for `filter` / `map`, which run in C where a comprehension is a Python function called.
+_HAS_UNIT, _SET_ASIDE, _NUMBERS = itemgetter(3), itemgetter(4), itemgetter(5)
 _CONTEXT_CHARS = 48
 
 
@@ -123,8 +130,9 @@ def _clause_map(text: str) -> str | None:
     return text.encode("ascii").translate(_CLAUSE_MAP).decode("ascii") if text.isascii() else None
 
 
-def _context_words(text: str, group: list, clauses: str | None = None) -> set[str]:
-    """Words of the clause around a group: back to the previous clause end, on to the next one.
+def _context_words(text: str, group: list, clauses: str | None = None) -> list[str]:
+    """Words of the clause around a group: back to the previous clause end, on to the next one
+    (a list, tested by `frozenset.isdisjoint`: no set is built for it).
 
     `clauses` is `_clause_map(text)`, when the text has one.
     """
@@ -133,13 +141,13 @@ def _context_words(text: str, group: list, clauses: str | None = None) -> set[st
     if clauses is not None:
         cut = clauses.rfind(".", low, start) + 1 or low
         stop = clauses.find(".", end, end + _CONTEXT_CHARS)
-        return set(clauses[cut:start].split() + clauses[end : end + _CONTEXT_CHARS if stop < 0 else stop].split())
+        return clauses[cut:start].split() + clauses[end : end + _CONTEXT_CHARS if stop < 0 else stop].split()
     window = text[low:start]
     last_end = _LAST_CLAUSE_END_RE.match(window)
     cut = last_end.end() if last_end else 0
     after = text[end : end + _CONTEXT_CHARS]
     stop = _CLAUSE_END_RE.search(after)
-    return set(_WORD_RE.findall(window[cut:] + " " + (after[: stop.start()] if stop else after)))
+    return _WORD_RE.findall(window[cut:] + " " + (after[: stop.start()] if stop else after))
 
 
 def _inside(spans: list[tuple[int, int]], group: list) -> bool:
@@ -162,7 +170,7 @@ def _names_no_length(text: str, group: list, non_length: frozenset[float], marke
     -1 without one) precedes it: "... so the answer is 1.9" states the answer, cut off or not."""
     if group[3]:
         return False
-    if set(_numbers(group)) <= non_length:
+    if non_length.issuperset(group[5]):
         return True
     following = _PLURAL_RE.match(text, group[1])
     if following and following.group(1) not in _NOT_PLURAL:
@@ -180,8 +188,8 @@ def _in_stated_unit(group: list, with_unit: list) -> tuple[list, str, bool]:
     value stated with a unit before (the value repeated, its unit cut off), else the one unit of
     every value with a unit (a guess). With values in several units it stays bare (the default
     unit, flagged unitless). Also returns the reason's suffix and whether the unit is a guess."""
-    numbers = _numbers(group)
-    same = next((g for g in with_unit if _numbers(g) == numbers), None)
+    numbers = group[5]
+    same = next((g for g in with_unit if g[5] == numbers), None)
     if same is not None:
         unit, why, guess = _unit_of(same), ", unit of the same value stated before", False
     else:
@@ -189,7 +197,7 @@ def _in_stated_unit(group: list, with_unit: list) -> tuple[list, str, bool]:
         if len(units) != 1:
             return group, "", False
         unit, why, guess = units.pop(), ", unit of the answer's other values", True
-    read = [group[0], group[1], [[[q[0], unit, False] for q in element] for element in group[2]], True, group[4]]
+    read = [group[0], group[1], [[[q[0], unit, False] for q in element] for element in group[2]], True, *group[4:]]
     return read, why, guess
 
 
@@ -224,18 +232,24 @@ def choose(
     if words is None:
         words = answer_words(text)
     marker_end = _last_marker_end(text, words & _MARKER_WORDS)
-    if kind == "length":
+    # The filters that only bare or set-aside values can narrow are skipped when there are none
+    # (most answers): a pass over the groups each, and a call per group for the first.
+    bare = aside = False
+    for group in groups:
+        group.append(_numbers(group))
+        bare = bare or not group[3]
+        aside = aside or group[4]
+    if kind == "length" and bare:
         groups = [g for g in groups if g[3] or not _names_no_length(text, g, non_length, marker_end)]
         if not groups:
             return [], "no value", False
     if len(groups) == 1:
         return groups, "only value", False
     why = "first statement of a value"
-    # The two cheapest narrowings as comprehensions (no per-group call): most groups pass them.
-    candidates = [g for g in groups if not g[4]] or groups
+    candidates = (list(filterfalse(_SET_ASIDE, groups)) or groups) if aside else groups
     stated_bare = None  # the values with a unit, when bare values after the marker are the answer
     if kind == "length":
-        with_unit = [g for g in candidates if g[3]]
+        with_unit = list(filter(_HAS_UNIT, candidates)) if bare else candidates
         if with_unit and with_unit[-1][0] < marker_end:
             # No value with a unit follows the marker: the bare ones after it are the stated answer.
             stated_bare = with_unit
@@ -247,11 +261,12 @@ def choose(
             candidates, lambda g: not text.endswith("the ", 0, g[0]) and not text.startswith(" of ", g[1])
         )
     if hints.values and len(candidates) > 1:
-        candidates = [g for g in candidates if not hints.values.issuperset(_numbers(g))] or candidates
-    if len({_numbers(g) for g in candidates}) == 1:
+        candidates = [g for g in candidates if not hints.values.issuperset(g[5])] or candidates
+    if len(set(map(_NUMBERS, candidates))) == 1:
         return candidates, ("only value" if len(candidates) == 1 else "one value, stated more than once"), False
-    if marker_end >= 0 and any(g[0] >= marker_end for g in candidates):
-        candidates, why = [g for g in candidates if g[0] >= marker_end], "after the answer marker"
+    after_marker = [g for g in candidates if g[0] >= marker_end] if marker_end >= 0 else None
+    if after_marker:
+        candidates, why = after_marker, "after the answer marker"
     elif words & _TOTAL_WORDS:
         # "... so 3 objects in total": the value right before a closing total.
         totals = [m.start() for m in _TOTAL_RE.finditer(text)]
@@ -262,9 +277,13 @@ def choose(
         asked = DIMENSION_WORDS[hints.dimension]
         others = _OTHERDIMENSION_WORDS[hints.dimension]
         clauses = _clause_map(text)
-        contexts = [_context_words(text, g, clauses) for g in candidates]
-        naming = [g for g, words in zip(candidates, contexts) if not words.isdisjoint(asked)]
-        if naming and len(naming) < len(candidates) and any(not words.isdisjoint(others) for words in contexts):
+        naming, names_other = [], False
+        for g in candidates:
+            context = _context_words(text, g, clauses)
+            if not asked.isdisjoint(context):
+                naming.append(g)
+            names_other = names_other or not others.isdisjoint(context)
+        if naming and len(naming) < len(candidates) and names_other:
             candidates, why = naming, f"clause names the asked {hints.dimension}"
     if len(candidates) > 1 and "**" in text:
         bold = [m.span() for m in _BOLD_RE.finditer(text)]
@@ -278,7 +297,7 @@ def choose(
             candidates = outside
     if steps_at >= 0 and candidates[0][0] > steps_at and why == "first statement of a value":
         candidates, why = candidates[::-1], "last value of a chain of steps"
-    ambiguous = len({_numbers(g) for g in candidates}) > 1
+    ambiguous = len(set(map(_NUMBERS, candidates))) > 1
     if stated_bare is not None and not candidates[0][3]:
         chosen, unit_why, guess = _in_stated_unit(candidates[0], stated_bare)
         candidates = [chosen, *candidates[1:]]
@@ -294,4 +313,4 @@ def same_sentence(text: str, groups: list) -> list:
     return [g for g in groups if bisect_right(ends, g[0] - 1) == sentence]
 
 
-__all__ = ["DIMENSION_WORDS", "QuestionHints", "choose", "read_question", "same_sentence"]
+__all__ = ["DIMENSION_WORDS", "KEY_WORDS", "QuestionHints", "choose", "read_question", "same_sentence"]
