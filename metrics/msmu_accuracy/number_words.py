@@ -219,10 +219,11 @@ def answer_words(text: str, lowered: bool = False, among: frozenset[str] | None 
     return frozenset(words) if among is None else among.intersection(words)
 
 
-def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
+def words_to_digits(text: str, words: frozenset[str] | None = None, lowered: bool = False) -> str:
     """Rewrite English number words in `text` as digits; text without number words is returned as is.
 
-    `words` (from `answer_words(text)`) spares computing them again.
+    `words` (from `answer_words(text)`) spares computing them again; `lowered`: the text is lower
+    case already (spares testing it).
     """
     if words is None:
         words = answer_words(text)
@@ -230,7 +231,7 @@ def words_to_digits(text: str, words: frozenset[str] | None = None) -> str:
     articles_possible = ("a" in words or "an" in words) and bool(words & _ARTICLE_UNITS)
     if not (present or articles_possible):
         return text
-    lower = text.isascii() and text.islower()  # stays so: the rewrites below add digits and spaces
+    lower = text.isascii() and (lowered or text.islower())  # stays so: the rewrites add digits and spaces
     if "and a" in text or "and an" in text:
         text = _AND_A_HALF_RE.sub(_and_a_half, text)
     text, runs = _convert_runs(text, present, lower) if present else (text, 0)

@@ -129,7 +129,7 @@ def _normalise(text: str) -> tuple[str, int, frozenset[float], frozenset[str]]:
         text = _SCALAR_RE.sub(r" answer: \1 ", text)
         text = _UNIT_TAG_RE.sub(r" \1 ", text)
     words = answer_words(text, lowered=True, among=_KEY_WORDS)
-    return (*clean_answer(words_to_digits(text, words), words), words)
+    return (*clean_answer(words_to_digits(text, words, lowered=True), words), words)
 
 
 def _compound(prev_unit: str | None, unit: str | None, value: float, gap: str) -> str | None:
