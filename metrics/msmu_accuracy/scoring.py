@@ -142,6 +142,9 @@ def _category_kind(category: str | None, reference: str, parse_length, rule: Rul
     return "length" if parse_length(reference) is not None else "qualitative"
 
 
+_STR, _STR_OR_NONE = frozenset({str}), frozenset({str, type(None)})
+
+
 def _validate(predictions, references, categories, rule, thresholds) -> list:
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; expected one of {sorted(RULES)}")
@@ -157,11 +160,14 @@ def _validate(predictions, references, categories, rule, thresholds) -> list:
         raise ValueError("nothing to score: predictions and references are empty")
     if not thresholds or any(t <= 1.0 for t in thresholds) or list(thresholds) != sorted(thresholds):
         raise ValueError(f"thresholds must be increasing and > 1, got {thresholds!r}")
-    for index, (prediction, reference) in enumerate(zip(predictions, references)):
-        if not isinstance(reference, str):
-            raise ValueError(f"reference at index {index} is {type(reference).__name__}, expected str")
-        if prediction is not None and not isinstance(prediction, str):
-            raise ValueError(f"prediction at index {index} is {type(prediction).__name__}, expected str or None")
+    # The types checked in C first (every reference a str, every prediction a str or None); the loop
+    # names the first item that is not (it accepts subclasses of str too).
+    if not (set(map(type, references)) <= _STR and set(map(type, predictions)) <= _STR_OR_NONE):
+        for index, (prediction, reference) in enumerate(zip(predictions, references)):
+            if not isinstance(reference, str):
+                raise ValueError(f"reference at index {index} is {type(reference).__name__}, expected str")
+            if prediction is not None and not isinstance(prediction, str):
+                raise ValueError(f"prediction at index {index} is {type(prediction).__name__}, expected str or None")
     return list(categories)
 
 
@@ -178,20 +184,16 @@ def _judge_caller(judge) -> Callable[[str, str | None, str | None], str | None] 
     return lambda prediction, category, question: judge(prediction, category)
 
 
-def _span_fields(item: dict, pred: ParsedAnswer | None) -> None:
-    item["span"] = pred.text if pred is not None else None
-    item["span_reason"] = pred.reason if pred is not None else "no value found"
-    item["ambiguous"] = pred.ambiguous if pred is not None else False
-
-
 def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, threshold, parse, judge, noun, question) -> dict:
     expected = len(ref.values)
     pred = parse(prediction, expected, noun, question) if prediction else None
+    # Every key an item always has, in one literal (one allocation, sized for them); the span of an unread answer.
     item = {
         "category": category, "success": False, "pred_m": None, "ref_m": ref.values if expected > 1 else ref.values[0],
-        "delta": None, "_kind": kind,
+        "delta": None, "_kind": kind, "span": None, "span_reason": "no value found", "ambiguous": False,
     }  # fmt: skip
-    _span_fields(item, pred)
+    if pred is not None:
+        item["span"], item["span_reason"], item["ambiguous"] = pred.text, pred.reason, pred.ambiguous
     if judge is not None and prediction and (pred is None or pred.ambiguous):
         # The judge's reply is data: it goes through the same parser, nothing is executed.
         item["_asked"] = True
@@ -200,8 +202,7 @@ def _score_quantitative(prediction, ref: ParsedAnswer, kind, category, rule, thr
         if judged is not None:
             pred = judged
             item["judged"] = True
-            _span_fields(item, pred)
-            item["span_reason"] = "judge: " + pred.reason
+            item["span"], item["span_reason"], item["ambiguous"] = pred.text, "judge: " + pred.reason, pred.ambiguous
     if pred is None:
         item["reason"] = "unparseable prediction"
         return item
