@@ -203,6 +203,20 @@ def check_plausible(low: float, high: float, index: int, kind: str) -> None:
         )
 
 
+def _invert_holes(array: np.ndarray) -> np.ndarray | None:
+    """`1 / array` of a finite, non-negative float32 map, holes (0 and -0.0) back to 0 in place: two
+    vectorised passes, no masked division. None when a valid value's inverse overflows too (below
+    3e-39, far under any floor): it must not pass as a hole, and numpy tells the two apart (a hole is
+    a division by zero, that value an overflow)."""
+    try:
+        with np.errstate(divide="ignore", over="raise"):
+            inverse = np.reciprocal(array)
+    except FloatingPointError:
+        return None
+    torch.from_numpy(inverse).nan_to_num_(posinf=0.0, neginf=0.0)
+    return inverse
+
+
 def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", index: int = 0,
                    estimator: str | None = None) -> np.ndarray:
     """A checked `(H, W)` float map of `kind` in the model's `convention`; 0 marks invalid pixels.
@@ -221,12 +235,8 @@ def to_model_depth(array: np.ndarray, convention: str, kind: str = "metric", ind
     if finite and low > 0:  # dense (the common case: estimated depth): no masks
         check_plausible(low, high, index, kind)
         return np.float32(1.0) / array if invert else array.astype(np.float32, copy=False)
-    if finite and invert and array.dtype == np.float32:
-        # Holes (0) invert to inf, set back to 0 in place: two vectorised passes, no masked division
-        # (-0.0, which passes as a hole, inverts to -inf).
-        with np.errstate(divide="ignore"):
-            inverse = np.reciprocal(array)
-        torch.from_numpy(inverse).nan_to_num_(posinf=0.0, neginf=0.0)
+    inverse = _invert_holes(array) if finite and invert and array.dtype == np.float32 else None
+    if inverse is not None:
         # The inverse's maximum checks the valid depth in one pass: below 1 / MIN_METRIC_DEPTH (rounded)
         # every valid meter is >= MIN_METRIC_DEPTH (rounding is monotonic), above 0 a pixel is valid.
         if 0 < float(inverse.max()) < _INVERSE_OF_MIN_METRIC:

@@ -160,6 +160,10 @@ def test_inverting_holes_and_the_floor_check():
     assert to_model_depth(at_floor, "inverse", "metric")[0, 1] == np.float32(1.0) / np.float32(1e-4)
     with pytest.raises(ValueError, match="has no valid pixel"):
         to_model_depth(np.zeros((2, 2), np.float32), "inverse", "metric")
+    # A valid value so small that its inverse overflows to inf like a hole's (subnormal meters) is
+    # refused as below the floor, not silently made a hole.
+    with pytest.raises(ValueError, match="metric depth from 1e-39 to 1 m, outside"):
+        to_model_depth(np.array([[0.0, 1e-39, 1.0]], np.float32), "inverse", "metric")
 
 
 def test_relative_estimate_feeds_an_inverse_model_as_it_is():
