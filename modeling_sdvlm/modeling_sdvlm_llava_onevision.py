@@ -159,13 +159,14 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
             gathers = None
             if all(index is not None for index in indices):
                 cells = (vision.image_size // vision.patch_size) ** 2
-                starts = [(image * max_tiles if max_tiles else sum(counts[:image])) * cells for image in range(len(counts))]
-                # 1-based cells, 0 = none: shifted to the image's first cell, 0 (kept at 0, masked) elsewhere
-                index = pad_sequence([torch.where(index > 0, index - 1 + start, 0) for index, start in zip(indices, starts)],
-                                     batch_first=True)
-                keep = pad_sequence([(index > 0).to(torch.float32) for index in indices], batch_first=True)
+                tiles_before = [image * max_tiles if max_tiles else sum(counts[:image]) for image in range(len(counts))]
+                # The images' 1-based cells (0 = none) as indices into the flattened depth_values; tokens that
+                # are not visual read cell 0, times `keep` = 0.
+                index = pad_sequence([torch.where(cell > 0, cell - 1 + tiles * cells, 0)
+                                      for cell, tiles in zip(indices, tiles_before)], batch_first=True)
+                keep = pad_sequence([(cell > 0).to(torch.float32) for cell in indices], batch_first=True)
                 gathers = (index.to(device), keep.to(device), (keep == 0).nonzero(as_tuple=True),
-                           [len(index) for index in indices])
+                           [len(cell) for cell in indices])
             cache[key] = list(counts), gathers
         return cache[key]
 
@@ -287,7 +288,8 @@ class SDVLMLlavaOnevisionModel(LlavaDepthModelMixin, LlavaOnevisionModel):
         Args:
             depth_values, image_sizes, batch_num_images: as for `get_image_features` (a SigLIP tower: no CLS).
         """
-        rows, _, _ = self.depth_token_values(depth_values, image_sizes, self.config.vision_aspect_ratio, batch_num_images)
+        aspect_ratio = self.config.vision_aspect_ratio
+        rows, _, _ = self.depth_token_values(depth_values, image_sizes, aspect_ratio, batch_num_images)
         grid = self.config.vision_config.image_size // self.config.vision_config.patch_size
         return [row[: grid * grid].view(grid, grid) for row in self._encoded_values(rows)]
 
