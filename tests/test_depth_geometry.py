@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from modeling_sdvlm.depth_geometry import image_threshold, masked_resize, pad_to_square
+from modeling_sdvlm.depth_geometry import align_depth, image_threshold, masked_resize, pad_to_square
 
 
 def torch_masked_resize(depth: torch.Tensor, out_size, pad: bool) -> torch.Tensor:
@@ -67,3 +67,16 @@ def test_masked_resize_to_the_same_size_and_the_padded_square():
     assert masked_resize(depth, (6, 9))[0] is depth
     padded, share = masked_resize(depth, (9, 9), pad=True)
     assert torch.equal(padded, pad_to_square(depth)) and torch.equal(share, pad_to_square(torch.ones(6, 9)))
+
+
+@pytest.mark.parametrize("shape, rows_on_image", [((3, 7), [False, True, True, True, False]), ((7, 3), [True] * 5)])
+def test_padded_map_resized_one_pixel_wide_stays_a_mean(shape, rows_on_image):
+    """An output one pixel wide, where torch's own kernel is wrong (see GEOMETRIES): the image share is
+    read off the same banded products, so a dense map's depth is a mean of its values (it was ~1e12)."""
+    depth = torch.from_numpy(np.random.default_rng(0).uniform(1.0, 2.0, shape).astype(np.float32))
+    got, share = align_depth(depth, do_pad=True, size={"height": 5, "width": 1}, return_image_mask=True)
+    assert share[:, 0].tolist() == rows_on_image  # a portrait map's pad is columns: every row is on it
+    on_image = got[share]
+    assert bool((on_image >= 1.0).all() and (on_image <= 2.0).all()) and bool((got[~share] == 0).all())
+    constant, _ = masked_resize(torch.full(shape, 3.0), (5, 1), pad=True, all_valid=True)
+    torch.testing.assert_close(constant[share], torch.full_like(constant[share], 3.0))
