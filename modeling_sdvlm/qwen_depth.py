@@ -22,6 +22,7 @@ from transformers.utils import is_torchvision_available
 
 from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
 from .depth_encoding import add_depth_encoding, area_pool_depth, encode_token_depths, token_depth, uniform_edges
+from . import depth_inputs
 from .depth_inputs import DepthProcessorMixin, warn_empty_cells
 
 
@@ -127,6 +128,7 @@ class QwenDepthModelMixin:
         outputs = super().get_image_features(pixel_values, image_grid_thw, return_dict=True, **kwargs)
         if depth_values is not None and self.config.use_depth:
             counts = check_depth_values(depth_values, image_grid_thw, self.visual.spatial_merge_size)
+            depth_inputs.check_depth_values(depth_values, self.config.depth_convention)  # plausible, as LLaVA's
             self.add_depth(outputs, encode_token_depths(depth_values, counts, self.config))
         return outputs if return_dict else outputs.to_tuple()
 

@@ -65,8 +65,12 @@ def test_other_families_refuse_integer_depth_values_and_convert_meters(family):
                        return_tensors="pt")
     assert processor.depth_convention == model.config.depth_convention == "inverse"
     assert float(inputs["depth_values"].max()) == pytest.approx(0.5)  # 2 m -> 1 / 2
-    inputs["depth_values"] = (inputs["depth_values"] * 1000).to(torch.int32)
+    depth_values = inputs["depth_values"]
+    inputs["depth_values"] = (depth_values * 1000).to(torch.int32)
     with pytest.raises(ValueError, match="torch.int32"):
+        model(**inputs)
+    inputs["depth_values"] = torch.where(depth_values > 0, 1e38, 0.0)  # would swamp the min-max scale
+    with pytest.raises(ValueError, match=r"depth_values reach 1e\+38, above the plausible"):
         model(**inputs)
 
 
