@@ -22,8 +22,7 @@ from transformers.utils import is_torchvision_available
 
 from .configuration_sdvlm import DEFAULT_DEPTH_ESTIMATOR
 from .depth_encoding import add_depth_encoding, area_pool_depth, encode_token_depths, token_depth, uniform_edges
-from . import depth_inputs
-from .depth_inputs import DepthProcessorMixin, warn_empty_cells
+from .depth_inputs import DepthProcessorMixin, check_depth_values, warn_empty_cells
 
 
 # ChatML as Qwen's released templates lay it out (`<|im_start|>role\n ... <|im_end|>\n`, an image as
@@ -82,7 +81,7 @@ def _token_edges(height: int, width: int, rows: int, cols: int) -> tuple[torch.T
     return uniform_edges(height, rows), uniform_edges(width, cols)
 
 
-def check_depth_values(depth_values, image_grid_thw, merge_size: int) -> list[int]:
+def depth_token_counts(depth_values, image_grid_thw, merge_size: int) -> list[int]:
     """The tokens per image of `(num_image_tokens,)` depth, or raise naming the mismatch."""
     if not torch.is_tensor(depth_values) or depth_values.dim() != 1:
         shape = tuple(depth_values.shape) if torch.is_tensor(depth_values) else type(depth_values).__name__
@@ -127,8 +126,8 @@ class QwenDepthModelMixin:
         return_dict = kwargs.pop("return_dict", True)
         outputs = super().get_image_features(pixel_values, image_grid_thw, return_dict=True, **kwargs)
         if depth_values is not None and self.config.use_depth:
-            counts = check_depth_values(depth_values, image_grid_thw, self.visual.spatial_merge_size)
-            depth_inputs.check_depth_values(depth_values, self.config.depth_convention)  # plausible, as LLaVA's
+            counts = depth_token_counts(depth_values, image_grid_thw, self.visual.spatial_merge_size)
+            check_depth_values(depth_values, self.config.depth_convention)  # plausible, as LLaVA's
             self.add_depth(outputs, encode_token_depths(depth_values, counts, self.config))
         return outputs if return_dict else outputs.to_tuple()
 
@@ -139,7 +138,7 @@ class QwenDepthModelMixin:
             depth_values: `(num_image_tokens,)`; image_grid_thw: `(num_images, 3)`.
         """
         merge = self.visual.spatial_merge_size
-        per_image = depth_values.split(check_depth_values(depth_values, image_grid_thw, merge))
+        per_image = depth_values.split(depth_token_counts(depth_values, image_grid_thw, merge))
         shapes = (image_grid_thw[:, 1:] // merge).tolist()
         return [token_depth(values, self.config, index).view(*shape) for index, (values, shape) in
                 enumerate(zip(per_image, shapes))]
@@ -255,7 +254,7 @@ __all__ = [
     "QWEN_CHAT_TEMPLATE",
     "QwenDepthProcessorMixin",
     "QwenDepthModelMixin",
-    "check_depth_values",
+    "depth_token_counts",
     "image_token_counts",
     "pool_depth_to_tokens",
 ]
