@@ -45,10 +45,9 @@ from pathlib import Path
 
 import torch
 from datasets import load_dataset
-from transformers import HfArgumentParser
 
 from .presets import TinyPreset
-from .quickstart import build_data, evaluate_constant, evaluate_variant, make_init, train_variant
+from .quickstart import build_data, evaluate_constant, evaluate_variant, make_init, run_command, train_variant
 from .report import format_table, plot_noise_curve, plot_per_category
 
 logger = logging.getLogger(__name__)
@@ -277,11 +276,7 @@ def run_ablation(args: AblationArguments, preset: TinyPreset | None = None) -> d
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=os.environ.get("LOGLEVEL", "WARNING"))
-    (args,) = HfArgumentParser(AblationArguments).parse_args_into_dataclasses(argv)
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
-    run_ablation(args)
+    run_command(AblationArguments, run_ablation, argv)
 
 
 __all__ = ["Row", "ROWS", "ROW_NAMES", "COT_MAX_NEW_TOKENS", "AblationArguments", "aggregate", "with_depth_images", "plan",

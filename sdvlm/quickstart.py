@@ -230,16 +230,22 @@ def run_quickstart(args: QuickstartArguments, preset: TinyPreset | None = None) 
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
+def run_command(arguments_class, run, argv: list[str] | None = None):
+    """Parse `arguments_class` (a dataclass with `num_threads`) from `argv` and return `run(args)`: the
+    console scripts of the quickstart and of the ablation."""
     logging.basicConfig(level=os.environ.get("LOGLEVEL", "WARNING"))
-    (args,) = HfArgumentParser(QuickstartArguments).parse_args_into_dataclasses(argv)
+    (args,) = HfArgumentParser(arguments_class).parse_args_into_dataclasses(argv)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    run_quickstart(args)
+    return run(args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_command(QuickstartArguments, run_quickstart, argv)
 
 
 __all__ = ["CHECKPOINTS", "QuickstartArguments", "build_data", "cap_per_category", "make_init", "train_variant", "evaluate_variant",
-           "evaluate_constant", "summarize", "publish", "run_quickstart", "main"]
+           "evaluate_constant", "summarize", "publish", "run_quickstart", "run_command", "main"]
 
 if __name__ == "__main__":
     main()
